@@ -38,6 +38,8 @@ import (
 
 	"github.com/iocmatch/iocmatch/engine/ioc"
 	"github.com/iocmatch/iocmatch/feeds/lists"
+	"github.com/iocmatch/iocmatch/feeds/misp"
+	"github.com/iocmatch/iocmatch/feeds/stix"
 )
 
 // Format is an input format.
@@ -94,6 +96,9 @@ type LoadOptions struct {
 	MISPAllAttributes bool
 	// Strict turns every skipped record into an error.
 	Strict bool
+	// STIXTranslator overrides the STIX pattern translator (nil: the
+	// default, feeds/stixpattern).
+	STIXTranslator stix.PatternTranslator
 }
 
 // Skipped is a record that was not turned into indicators.
@@ -592,17 +597,65 @@ func dedup(inds []*ioc.Indicator, rep *LoadReport) []*ioc.Indicator {
 	return out
 }
 
-// errNotYet marks formats whose package has not landed in this build.
-var errNotYet = errors.New("format support not built in yet")
-
 func loadSTIX(data [][]byte, names []string, opts LoadOptions) ([]*ioc.Indicator, LoadReport, error) {
-	return nil, LoadReport{Files: names}, fmt.Errorf("feeds: %s: stix: %w", strings.Join(names, ", "), errNotYet)
+	rep := LoadReport{Files: names}
+	c := stix.NewConverter(stix.Options{Feed: opts.Feed, Confidence: opts.Confidence, Translate: opts.STIXTranslator})
+	where := strings.Join(names, ", ")
+	for i, d := range data {
+		if err := c.AddBundle(d); errors.Is(err, stix.ErrNotSTIX) {
+			return nil, rep, fmt.Errorf("feeds: %s: %w", names[i], err)
+		}
+	}
+	res := c.Result()
+	r := res.Report
+	rep.Records = r.Objects
+	for _, e := range r.Errors {
+		w := where + ": object " + e.ID
+		if e.ID == "" {
+			w = fmt.Sprintf("%s: object #%d", where, e.Index)
+		}
+		rep.addSkip(w, e.Err)
+	}
+	for _, u := range r.Unsupported {
+		rep.Unsupported = append(rep.Unsupported, PatternIssue{Where: where, ID: u.ID, PatternType: u.PatternType, Pattern: u.Pattern, Reason: u.Reason})
+	}
+	for _, u := range r.NeedsCorrelation {
+		rep.NeedsCorrelation = append(rep.NeedsCorrelation, PatternIssue{Where: where, ID: u.ID, PatternType: u.PatternType, Pattern: u.Pattern, Reason: u.Reason})
+	}
+	rep.Revoked = res.Revoked
+	return res.Indicators, rep, nil
 }
 
 func loadMISP(data []byte, name string, opts LoadOptions) ([]*ioc.Indicator, LoadReport, error) {
-	return nil, LoadReport{Files: []string{name}}, fmt.Errorf("feeds: %s: misp: %w", name, errNotYet)
+	inds, r, err := misp.ParseEvents(data, misp.Options{Feed: opts.Feed, AllAttributes: opts.MISPAllAttributes, Confidence: opts.Confidence})
+	if err != nil {
+		return nil, LoadReport{Files: []string{name}}, fmt.Errorf("feeds: %s: %w", name, err)
+	}
+	return inds, mispReport(r, name), nil
 }
 
 func loadMISPDir(dir string, opts LoadOptions) ([]*ioc.Indicator, LoadReport, error) {
-	return nil, LoadReport{Files: []string{dir}}, fmt.Errorf("feeds: %s: misp: %w", dir, errNotYet)
+	inds, r, err := misp.LoadFeedDir(dir, misp.Options{Feed: opts.Feed, AllAttributes: opts.MISPAllAttributes, Confidence: opts.Confidence})
+	if err != nil {
+		return nil, LoadReport{Files: []string{dir}}, fmt.Errorf("feeds: %w", err)
+	}
+	return inds, mispReport(r, dir), nil
+}
+
+func mispReport(r misp.Report, name string) LoadReport {
+	rep := LoadReport{Files: []string{name}, Records: r.Attributes}
+	for _, s := range r.Skipped {
+		w := s.Where
+		if !strings.HasPrefix(w, name) {
+			w = name + ": " + w
+		}
+		rep.addSkip(w, s.Reason)
+	}
+	for t, n := range r.UnknownTypes {
+		if rep.UnknownTypes == nil {
+			rep.UnknownTypes = make(map[string]int)
+		}
+		rep.UnknownTypes[t] += n
+	}
+	return rep
 }
