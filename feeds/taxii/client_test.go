@@ -558,3 +558,5 @@ func TestContextCancel(t *testing.T) {
 		t.Fatalf("%d requests after cancel", n)
 	}
 }
+
+func discardLog() zerolog.Logger { return zerolog.Nop() }

@@ -101,8 +101,10 @@ func (c *Client) Discovery(ctx context.Context) (*Discovery, error) {
 		}
 		r, v, err := c.getNegotiated(ctx, u, acceptTAXII, guess)
 		if err != nil {
+			// Only a status that says "not here" moves on: credentials
+			// and connection problems are the same at every candidate.
 			var se *StatusError
-			if errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden) || ctx.Err() != nil {
+			if !errors.As(err, &se) || se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden || ctx.Err() != nil {
 				return nil, fmt.Errorf("taxii: discovery: %w", err)
 			}
 			errs = append(errs, err)
