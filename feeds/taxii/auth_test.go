@@ -43,7 +43,9 @@ func TestAuth(t *testing.T) {
 		{"bearer sent, token wanted", Auth{APIKey: NewSecret(testKey), APIKeyScheme: "Bearer"}, headerIs("Authorization", "Token "+testKey), false},
 		{"custom header", Auth{APIKey: NewSecret(testKey), APIKeyHeader: "X-Api-Key"}, headerIs("X-Api-Key", testKey), true},
 		{"custom header and basic", Auth{Username: "alice", Password: NewSecret(testPassword), APIKey: NewSecret(testKey), APIKeyHeader: "X-Api-Key"},
-			func(r *http.Request) bool { return basicIs("alice", testPassword)(r) && headerIs("X-Api-Key", testKey)(r) }, true},
+			func(r *http.Request) bool {
+				return basicIs("alice", testPassword)(r) && headerIs("X-Api-Key", testKey)(r)
+			}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, Version21)

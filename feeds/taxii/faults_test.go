@@ -234,4 +234,3 @@ func TestSleepCtx(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
