@@ -1,0 +1,403 @@
+package observe
+
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The JSON walker: a strict, bounded, allocation-free tokenizer over one
+// event. It tracks the dotted path of the current value in o.path and
+// hands each scalar to o.leaf. It accepts exactly what encoding/json.Valid
+// accepts (strings are not checked for valid UTF-8, as in encoding/json),
+// within the limits of Options.
+
+// strSpecial marks the bytes that end a fast run inside a JSON string.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	return t
+}()
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (o *Observer) skipWS() {
+	d := o.data
+	i := o.pos
+	for i < len(d) && isWS(d[i]) {
+		i++
+	}
+	o.pos = i
+}
+
+// walk checks and walks one JSON document.
+func (o *Observer) walk(data []byte, f Format) error {
+	o.data = data
+	o.pos = 0
+	o.path = o.path[:0]
+	o.fields = 0
+	o.curFormat = f
+	o.skipWS()
+	if err := o.value(0); err != nil {
+		return err
+	}
+	o.skipWS()
+	if o.pos != len(data) {
+		return o.malformed("invalid character %q after top-level value", data[o.pos])
+	}
+	return nil
+}
+
+func (o *Observer) malformed(format string, args ...any) error {
+	return newError(ErrMalformed, o.curFormat, o.pos, format, args...)
+}
+
+func (o *Observer) eof(what string) error {
+	return newError(ErrMalformed, o.curFormat, o.pos, "unexpected end of input in %s", what)
+}
+
+func (o *Observer) value(depth int) error {
+	d := o.data
+	if o.pos >= len(d) {
+		return o.eof("value")
+	}
+	o.fields++
+	if o.fields > o.maxFields {
+		return newError(ErrTooManyFields, o.curFormat, o.pos, "more than %d values", o.maxFields)
+	}
+	switch c := d[o.pos]; c {
+	case '{':
+		if depth+1 > o.maxDepth {
+			return newError(ErrTooDeep, o.curFormat, o.pos, "nesting deeper than %d", o.maxDepth)
+		}
+		return o.object(depth + 1)
+	case '[':
+		if depth+1 > o.maxDepth {
+			return newError(ErrTooDeep, o.curFormat, o.pos, "nesting deeper than %d", o.maxDepth)
+		}
+		return o.array(depth + 1)
+	case '"':
+		start := o.pos + 1
+		end, esc, err := o.str()
+		if err != nil {
+			return err
+		}
+		o.leaf(d[start:end], esc, false)
+		return nil
+	case 't':
+		return o.literal("true")
+	case 'f':
+		return o.literal("false")
+	case 'n':
+		return o.literal("null")
+	default:
+		if c == '-' || c >= '0' && c <= '9' {
+			start := o.pos
+			if err := o.number(); err != nil {
+				return err
+			}
+			o.leaf(d[start:o.pos], false, true)
+			return nil
+		}
+		return o.malformed("invalid character %q looking for a value", c)
+	}
+}
+
+func (o *Observer) literal(lit string) error {
+	d := o.data
+	for i := 0; i < len(lit); i++ {
+		if o.pos+i >= len(d) {
+			o.pos += i
+			return o.eof("literal " + lit)
+		}
+		if d[o.pos+i] != lit[i] {
+			o.pos += i
+			return o.malformed("invalid character %q in literal %s", d[o.pos], lit)
+		}
+	}
+	o.pos += len(lit)
+	return nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func (o *Observer) number() error {
+	d := o.data
+	i := o.pos
+	if d[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(d):
+		o.pos = i
+		return o.eof("number")
+	case d[i] == '0':
+		i++
+	case d[i] >= '1' && d[i] <= '9':
+		for i < len(d) && isDigit(d[i]) {
+			i++
+		}
+	default:
+		o.pos = i
+		return o.malformed("invalid character %q in number", d[i])
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if i >= len(d) || !isDigit(d[i]) {
+			o.pos = i
+			if i >= len(d) {
+				return o.eof("number")
+			}
+			return o.malformed("invalid character %q after decimal point in number", d[i])
+		}
+		for i < len(d) && isDigit(d[i]) {
+			i++
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i >= len(d) || !isDigit(d[i]) {
+			o.pos = i
+			if i >= len(d) {
+				return o.eof("number")
+			}
+			return o.malformed("invalid character %q in exponent of number", d[i])
+		}
+		for i < len(d) && isDigit(d[i]) {
+			i++
+		}
+	}
+	o.pos = i
+	return nil
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// str scans the string whose opening quote is at o.pos; it returns the
+// offset of the closing quote and whether the string has escapes, and
+// leaves o.pos after the closing quote.
+func (o *Observer) str() (end int, esc bool, err error) {
+	d := o.data
+	i := o.pos + 1
+	for {
+		for i < len(d) && !strSpecial[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			o.pos = i
+			return 0, false, o.eof("string")
+		}
+		switch c := d[i]; c {
+		case '"':
+			o.pos = i + 1
+			return i, esc, nil
+		case '\\':
+			esc = true
+			i++
+			if i >= len(d) {
+				o.pos = i
+				return 0, false, o.eof("string escape")
+			}
+			switch d[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				i++
+				for k := 0; k < 4; k++ {
+					if i >= len(d) {
+						o.pos = i
+						return 0, false, o.eof("string escape")
+					}
+					if !isHexDigit(d[i]) {
+						o.pos = i
+						return 0, false, o.malformed("invalid character %q in \\u escape", d[i])
+					}
+					i++
+				}
+			default:
+				o.pos = i
+				return 0, false, o.malformed("invalid escape character %q in string", d[i])
+			}
+		default:
+			o.pos = i
+			return 0, false, o.malformed("control character %#02x in string", c)
+		}
+	}
+}
+
+func (o *Observer) object(depth int) error {
+	d := o.data
+	o.pos++ // '{'
+	o.skipWS()
+	if o.pos < len(d) && d[o.pos] == '}' {
+		o.pos++
+		return nil
+	}
+	base := len(o.path)
+	for {
+		if o.pos >= len(d) {
+			return o.eof("object")
+		}
+		if d[o.pos] != '"' {
+			return o.malformed("invalid character %q looking for an object key", d[o.pos])
+		}
+		ks := o.pos + 1
+		ke, esc, err := o.str()
+		if err != nil {
+			return err
+		}
+		o.path = o.path[:base]
+		if base > 0 {
+			o.path = append(o.path, '.')
+		}
+		if esc {
+			o.path = appendUnescaped(o.path, d[ks:ke])
+		} else {
+			o.path = append(o.path, d[ks:ke]...)
+		}
+		o.skipWS()
+		if o.pos >= len(d) {
+			return o.eof("object")
+		}
+		if d[o.pos] != ':' {
+			return o.malformed("invalid character %q after object key", d[o.pos])
+		}
+		o.pos++
+		o.skipWS()
+		if err := o.value(depth); err != nil {
+			return err
+		}
+		o.path = o.path[:base]
+		o.skipWS()
+		if o.pos >= len(d) {
+			return o.eof("object")
+		}
+		switch d[o.pos] {
+		case ',':
+			o.pos++
+			o.skipWS()
+		case '}':
+			o.pos++
+			return nil
+		default:
+			return o.malformed("invalid character %q after object value", d[o.pos])
+		}
+	}
+}
+
+func (o *Observer) array(depth int) error {
+	d := o.data
+	o.pos++ // '['
+	o.skipWS()
+	if o.pos < len(d) && d[o.pos] == ']' {
+		o.pos++
+		return nil
+	}
+	for {
+		if err := o.value(depth); err != nil {
+			return err
+		}
+		o.skipWS()
+		if o.pos >= len(d) {
+			return o.eof("array")
+		}
+		switch d[o.pos] {
+		case ',':
+			o.pos++
+			o.skipWS()
+		case ']':
+			o.pos++
+			return nil
+		default:
+			return o.malformed("invalid character %q after array element", d[o.pos])
+		}
+	}
+}
+
+func hexVal(c byte) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case c >= 'a' && c <= 'f':
+		return rune(c - 'a' + 10)
+	default:
+		return rune(c - 'A' + 10)
+	}
+}
+
+// getu4 decodes the \uXXXX escape at s[0:6], or returns -1.
+func getu4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		if !isHexDigit(c) {
+			return -1
+		}
+		r = r<<4 | hexVal(c)
+	}
+	return r
+}
+
+// appendUnescaped appends the unescaped form of the raw (already checked)
+// string contents s to dst, as encoding/json decodes it: invalid
+// surrogates become U+FFFD. Invalid UTF-8 is kept as it is.
+func appendUnescaped(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(s) && s[j] != '\\' {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
+		if i+1 >= len(s) {
+			break
+		}
+		switch s[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := getu4(s[i:])
+			if r < 0 {
+				return dst
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2 := getu4(s[i:]); r2 >= 0 {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						i += 6
+						dst = utf8.AppendRune(dst, dec)
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, s[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
