@@ -378,13 +378,16 @@ func (c *Converter) Result() Result {
 		}
 		issue := PatternIssue{ID: id, PatternType: "stix", Pattern: o.Pattern}
 		switch {
+		case tr.NeedsCorrelation:
+			issue.Reason = tr.Unsupported
+			if issue.Reason == "" {
+				issue.Reason = "the pattern spans several observations (correlation across events is not evaluated)"
+			}
+			rep.NeedsCorrelation = append(rep.NeedsCorrelation, issue)
+			continue
 		case tr.Unsupported != "":
 			issue.Reason = tr.Unsupported
 			rep.Unsupported = append(rep.Unsupported, issue)
-			continue
-		case tr.NeedsCorrelation:
-			issue.Reason = "the pattern spans several observations (correlation across events is not evaluated)"
-			rep.NeedsCorrelation = append(rep.NeedsCorrelation, issue)
 			continue
 		case len(tr.Atoms) == 0 && len(tr.Exprs) == 0:
 			issue.Reason = "the pattern translates to nothing the event stream can match"
