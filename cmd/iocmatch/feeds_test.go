@@ -19,8 +19,8 @@ import (
 	"github.com/iocmatch/iocmatch/feeds/stix"
 )
 
-// sampleObjects returns the objects of the bundled sample STIX feed.
-func sampleObjects(t *testing.T) ([]json.RawMessage, []byte) {
+// feedsSampleObjects returns the objects of the bundled sample STIX feed.
+func feedsSampleObjects(t *testing.T) ([]json.RawMessage, []byte) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sample", "feed.stix.json"))
 	if err != nil {
@@ -146,9 +146,9 @@ func (f *taxiiFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// expectedLines converts objects directly (no TAXII) into the JSON lines
+// feedsExpectedLines converts objects directly (no TAXII) into the JSON lines
 // feeds pull must write.
-func expectedLines(t *testing.T, feed string, objects []json.RawMessage) string {
+func feedsExpectedLines(t *testing.T, feed string, objects []json.RawMessage) string {
 	t.Helper()
 	conv := stix.NewConverter(stix.Options{Feed: feed})
 	for _, o := range objects {
@@ -165,7 +165,7 @@ func expectedLines(t *testing.T, feed string, objects []json.RawMessage) string 
 	return buf.String()
 }
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func feedsRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), append([]string{"--log-level", "warn", "--log-format", "json"}, args...), strings.NewReader(""), &out, &errb)
@@ -175,13 +175,13 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 var t0Feeds = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 
 func TestFeedsPull21(t *testing.T) {
-	objs, _ := sampleObjects(t)
+	objs, _ := feedsSampleObjects(t)
 	t.Setenv("IOCMATCH_TEST_TAXII_TOKEN", "tok-123")
 	f := &taxiiFake{objects: objs, base: t0Feeds, auth: func(r *http.Request) bool { return r.Header.Get("Authorization") == "Token tok-123" }}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "ind.jsonl")
-	code, stdout, stderr := runCLI(t, "feeds", "pull", "--taxii", srv.URL, "--collection", "c1", "--token-env", "IOCMATCH_TEST_TAXII_TOKEN",
+	code, stdout, stderr := feedsRun(t, "feeds", "pull", "--taxii", srv.URL, "--collection", "c1", "--token-env", "IOCMATCH_TEST_TAXII_TOKEN",
 		"--auth-scheme", "Token", "--limit", "4", "--feed", "sample", "--out", out, "--progress", "0")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -193,7 +193,7 @@ func TestFeedsPull21(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := expectedLines(t, "sample", objs)
+	want := feedsExpectedLines(t, "sample", objs)
 	if string(got) != want {
 		t.Fatalf("pulled indicators differ from the direct conversion of the bundle:\n got %s\nwant %s", got, want)
 	}
@@ -218,7 +218,7 @@ func TestFeedsPull21(t *testing.T) {
 // TAXII 2.0, Basic auth with the password from a file, --all (skipping
 // the unreadable collection), output on stdout.
 func TestFeedsPull20(t *testing.T) {
-	objs, _ := sampleObjects(t)
+	objs, _ := feedsSampleObjects(t)
 	pw := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("hunter2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -229,12 +229,12 @@ func TestFeedsPull20(t *testing.T) {
 	}}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	code, stdout, stderr := runCLI(t, "feeds", "pull", "--taxii", srv.URL, "--all", "--user", "alice", "--password-file", pw,
+	code, stdout, stderr := feedsRun(t, "feeds", "pull", "--taxii", srv.URL, "--all", "--user", "alice", "--password-file", pw,
 		"--limit", "5", "--feed", "sample", "--progress", "0")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if want := expectedLines(t, "sample", objs); stdout != want {
+	if want := feedsExpectedLines(t, "sample", objs); stdout != want {
 		t.Fatalf("stdout differs from the direct conversion:\n got %s\nwant %s", stdout, want)
 	}
 	for _, s := range []string{
@@ -252,12 +252,12 @@ func TestFeedsPull20(t *testing.T) {
 // The checkpoint printed by one pull, given as --added-after, yields only
 // what was added since.
 func TestFeedsPullIncremental(t *testing.T) {
-	objs, _ := sampleObjects(t)
+	objs, _ := feedsSampleObjects(t)
 	half := len(objs) / 2
 	f := &taxiiFake{objects: objs[:half], base: t0Feeds}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	code, _, stderr := runCLI(t, "feeds", "pull", "--taxii", srv.URL+"/taxii2/", "--collection", "c1", "--progress", "0", "--out", filepath.Join(t.TempDir(), "a"))
+	code, _, stderr := feedsRun(t, "feeds", "pull", "--taxii", srv.URL+"/taxii2/", "--collection", "c1", "--progress", "0", "--out", filepath.Join(t.TempDir(), "a"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -268,7 +268,7 @@ func TestFeedsPullIncremental(t *testing.T) {
 	f.mu.Lock()
 	f.objects = objs
 	f.mu.Unlock()
-	code, _, stderr = runCLI(t, "feeds", "pull", "--taxii", srv.URL, "--collection", "c1", "--added-after", m[1], "--progress", "0", "--out", filepath.Join(t.TempDir(), "b"))
+	code, _, stderr = feedsRun(t, "feeds", "pull", "--taxii", srv.URL, "--collection", "c1", "--added-after", m[1], "--progress", "0", "--out", filepath.Join(t.TempDir(), "b"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -278,7 +278,7 @@ func TestFeedsPullIncremental(t *testing.T) {
 }
 
 func TestFeedsPullErrors(t *testing.T) {
-	objs, _ := sampleObjects(t)
+	objs, _ := feedsSampleObjects(t)
 	f := &taxiiFake{objects: objs, base: t0Feeds, auth: func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer k" }}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -305,7 +305,7 @@ func TestFeedsPullErrors(t *testing.T) {
 		{"unexpected argument", []string{"--taxii", srv.URL, "extra"}, 2, []string{`unexpected argument "extra"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, append([]string{"feeds", "pull", "--progress", "0"}, tc.args...)...)
+			code, _, stderr := feedsRun(t, append([]string{"feeds", "pull", "--progress", "0"}, tc.args...)...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d: %s", code, tc.code, stderr)
 			}
@@ -316,17 +316,17 @@ func TestFeedsPullErrors(t *testing.T) {
 			}
 		})
 	}
-	if code, _, _ := runCLI(t, "feeds"); code != 2 {
+	if code, _, _ := feedsRun(t, "feeds"); code != 2 {
 		t.Errorf("feeds without subcommand: exit %d", code)
 	}
-	if code, _, _ := runCLI(t, "feeds", "push"); code != 2 {
+	if code, _, _ := feedsRun(t, "feeds", "push"); code != 2 {
 		t.Errorf("unknown subcommand: exit %d", code)
 	}
 }
 
 // A pull that fails half way leaves the previous --out file untouched.
 func TestFeedsPullFailureKeepsOutput(t *testing.T) {
-	objs, _ := sampleObjects(t)
+	objs, _ := feedsSampleObjects(t)
 	f := &taxiiFake{objects: objs, base: t0Feeds, failFrom: 2}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -334,7 +334,7 @@ func TestFeedsPullFailureKeepsOutput(t *testing.T) {
 	if err := os.WriteFile(out, []byte("previous\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := runCLI(t, "feeds", "pull", "--taxii", srv.URL, "--collection", "c1", "--limit", "3", "--retries", "0", "--out", out, "--progress", "0")
+	code, _, stderr := feedsRun(t, "feeds", "pull", "--taxii", srv.URL, "--collection", "c1", "--limit", "3", "--retries", "0", "--out", out, "--progress", "0")
 	if code != 1 || !strings.Contains(stderr, "collection c1 objects page 2") || !strings.Contains(stderr, "Internal error") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -351,7 +351,7 @@ func TestFeedsCollections(t *testing.T) {
 	f := &taxiiFake{base: t0Feeds}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	code, stdout, stderr := runCLI(t, "feeds", "collections", "--taxii", srv.URL)
+	code, stdout, stderr := feedsRun(t, "feeds", "collections", "--taxii", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
