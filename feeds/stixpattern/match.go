@@ -14,7 +14,7 @@ import (
 var ErrTooComplex = errors.New("pattern too complex to evaluate against this many observations")
 
 // maxWork bounds the number of candidate bindings Match examines.
-const maxWork = 4_000_000
+const maxWork = 2_000_000
 
 // Match reports whether the pattern matches the observed-data, with the
 // semantics of STIX 2.1 section 9:
@@ -41,10 +41,16 @@ const maxWork = 4_000_000
 // Errors (*EvalError, or ErrTooComplex wrapped) name the comparison that
 // could not be evaluated. Match is safe for concurrent use.
 func (p *Pattern) Match(obs []*ObservedData) (bool, error) {
+	return p.match(obs, maxWork)
+}
+
+// match is Match with a work budget (the number of candidate bindings
+// examined before giving up with ErrTooComplex).
+func (p *Pattern) match(obs []*ObservedData, budget int) (bool, error) {
 	if p == nil || p.Root == nil {
 		return false, errors.New("stixpattern: match: empty pattern")
 	}
-	m := &matcher{obs: obs, compiled: map[*Comparison]*compiled{}}
+	m := &matcher{obs: obs, compiled: map[*Comparison]*compiled{}, budget: budget}
 	for i, o := range obs {
 		if o == nil {
 			return false, fmt.Errorf("stixpattern: match: observed-data %d is nil", i)
@@ -79,6 +85,7 @@ type matcher struct {
 	keys     [][]string
 	compiled map[*Comparison]*compiled
 	work     int
+	budget   int
 }
 
 // compile prepares every comparison of the pattern (regexes, CIDRs,
@@ -201,7 +208,7 @@ func (m *matcher) join(l, r []binding, keep func(a, b binding) bool) ([]binding,
 	for _, a := range l {
 		for _, b := range r {
 			m.work++
-			if m.work > maxWork {
+			if m.work > m.budget {
 				return nil, fmt.Errorf("stixpattern: match: %w", ErrTooComplex)
 			}
 			if keep != nil && !keep(a, b) {
