@@ -54,7 +54,7 @@
 //     applied per value;
 //   - types: integers and floats compare numerically (exactly, big
 //     integers included); strings with strings (code point order);
-//     binary (b”, h”, *_hex, *_bin) with binary, or with a string whose
+//     binary (b'...', h'...', *_hex, *_bin) with binary, or with a string whose
 //     code points are all below 256; booleans with booleans; a timestamp
 //     literal with a JSON string, which must then be a STIX timestamp
 //     (else an *EvalError). Any other pairing is false, so != and NOT =
