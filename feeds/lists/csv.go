@@ -77,7 +77,6 @@ func ReadCSV(r io.Reader, o Options) ([]*ioc.Indicator, Report, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			rep.Skipped = append(rep.Skipped, Skip{Line: pe.StartLine, Reason: pe.Err.Error()})
@@ -86,6 +85,7 @@ func ReadCSV(r io.Reader, o Options) ([]*ioc.Indicator, Report, error) {
 		if err != nil {
 			return out, rep, withSource(o.Source, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if first {
 			first = false
 			if h, ok := parseHeader(rec); ok {
