@@ -304,6 +304,12 @@ func (o *Observer) slow(k ioc.Kind, r ioc.Role, v []byte, field string) {
 	if err != nil || s == "" {
 		return
 	}
+	// ioc.Normalize is not idempotent on some odd inputs (e.g. a URL whose
+	// query ends in spaces after trailing Unicode space): emit only values
+	// that are their own normal form, so they can equal an indicator.
+	if k2, s2, err := ioc.Normalize(nk, s); err != nil || k2 != nk || s2 != s {
+		return
+	}
 	if nk != k && !(k == ioc.KindIPv4 || k == ioc.KindIPv6) {
 		return
 	}

@@ -415,10 +415,10 @@ func TestNoAllocs(t *testing.T) {
 func TestAppendUnescaped(t *testing.T) {
 	for in, want := range map[string]string{
 		`a\"b\\c\/d\b\f\n\r\t`: "a\"b\\c/d\b\f\n\r\t",
-		`\u00e9\ud83d\ude00`:    "é😀",
-		`\ud83d`:                "\uFFFD",
-		`\ud83dx`:               "\uFFFDx",
-		`\ude00\u0041`:          "\uFFFDA",
+		`\u00e9\ud83d\ude00`:   "é😀",
+		`\ud83d`:               "\uFFFD",
+		`\ud83dx`:              "\uFFFDx",
+		`\ude00\u0041`:         "\uFFFDA",
 	} {
 		if got := string(appendUnescaped(nil, []byte(in))); got != want {
 			t.Errorf("appendUnescaped(%q) = %q, want %q", in, got, want)
