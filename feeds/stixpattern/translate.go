@@ -520,9 +520,13 @@ func translateLeaf(c *Comparison) (*ioc.Expr, error) {
 	}
 	t := f.target()
 	exists := ioc.Pred(ioc.Predicate{Target: t, Op: ioc.PredExists})
-	if f.class == clDirPath {
+	switch {
+	case f.class == clDirPath:
 		// A file has a parent directory when its path has a separator.
 		exists = ioc.Pred(ioc.Predicate{Target: t, Op: ioc.PredRegex, Regex: `[\\/]`})
+	case f.family != 0:
+		// ioc address targets select both families: restrict to one by prefix.
+		exists = ioc.Pred(ioc.Predicate{Target: t, Op: ioc.PredCIDR, Prefixes: []netip.Prefix{familyAll(f.family)}})
 	}
 	// negate turns a positive predicate (nil: never true for any value)
 	// into the result of the comparison with its NOT/!= applied: STIX
@@ -539,6 +543,12 @@ func translateLeaf(c *Comparison) (*ioc.Expr, error) {
 			return nil, fmt.Errorf("%s: negation of a compound test is not expressible per observable", c)
 		}
 		p := *pos.Pred
+		if f.family != 0 {
+			// "some address of this family fails the test": as a negated
+			// prefix test that also fails for every address of the other
+			// family.
+			p = familyNegation(p, f.family)
+		}
 		p.Negate = !p.Negate
 		return ioc.Pred(p), nil
 	}
@@ -567,6 +577,9 @@ func translateLeaf(c *Comparison) (*ioc.Expr, error) {
 	case OpLike, OpMatches:
 		if f.class == clPort {
 			return negate(nil, c.Negated) // ports are integers: never a string match
+		}
+		if f.family != 0 {
+			return nil, fmt.Errorf("%s: a text match on %s cannot be restricted to one address family (ioc address targets select both)", c, c.Path.Type)
 		}
 		var re string
 		if c.Op == OpLike {
@@ -756,4 +769,36 @@ func parseCIDR(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR prefix", s)
 	}
 	return p, nil
+}
+
+// familyAll is the prefix of every address of a family (4 or 6).
+func familyAll(family int) netip.Prefix {
+	if family == 4 {
+		return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	}
+	return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+}
+
+// familyNegation rewrites a positive address predicate (PredEq, PredIn or
+// PredCIDR of the family's addresses) as a PredCIDR that also holds for
+// every address of the other family, so that its negation holds exactly
+// for addresses of the family that fail the original test.
+func familyNegation(p ioc.Predicate, family int) ioc.Predicate {
+	var prefixes []netip.Prefix
+	switch p.Op {
+	case ioc.PredCIDR:
+		prefixes = append(prefixes, p.Prefixes...)
+	case ioc.PredEq, ioc.PredIn:
+		for _, v := range p.Values {
+			if a, err := netip.ParseAddr(v); err == nil {
+				prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
+			}
+		}
+	}
+	other := 6
+	if family == 6 {
+		other = 4
+	}
+	prefixes = append(prefixes, familyAll(other))
+	return ioc.Predicate{Target: p.Target, Op: ioc.PredCIDR, Negate: p.Negate, Prefixes: prefixes}
 }
