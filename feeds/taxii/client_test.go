@@ -560,3 +560,18 @@ func TestContextCancel(t *testing.T) {
 }
 
 func discardLog() zerolog.Logger { return zerolog.Nop() }
+
+func TestResolveRoot(t *testing.T) {
+	c, _, _ := testClient(t, "https://taxii.example:8443/taxii2/", nil)
+	for _, in := range []string{"api1", "/api1", "api1/", "/api1/", "https://taxii.example:8443/api1"} {
+		if got, err := c.ResolveRoot(in); err != nil || got != "https://taxii.example:8443/api1/" {
+			t.Errorf("ResolveRoot(%q) = %q, %v", in, got, err)
+		}
+	}
+	if got, err := c.ResolveRoot("https://other.example/r/"); err != nil || got != "https://other.example/r/" {
+		t.Errorf("absolute root: %q %v", got, err)
+	}
+	if _, err := c.ResolveRoot(""); err == nil {
+		t.Error("empty root accepted")
+	}
+}

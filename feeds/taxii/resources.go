@@ -143,6 +143,18 @@ func (c *Client) resolveRoot(ref *url.URL, root string) (string, error) {
 	return u.String(), nil
 }
 
+// ResolveRoot returns root (an absolute URL, a path on the server, with
+// or without leading and trailing slashes) as the absolute URL, ending in
+// "/", that the client uses for it: a stable key for one API root however
+// it was spelled. It makes no request.
+func (c *Client) ResolveRoot(root string) (string, error) {
+	u, err := c.rootURL(c.base, root)
+	if err != nil {
+		return "", fmt.Errorf("taxii: %w", err)
+	}
+	return u.String(), nil
+}
+
 func (c *Client) rootURL(ref *url.URL, root string) (*url.URL, error) {
 	root = strings.TrimSpace(root)
 	if root == "" {
