@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -32,7 +33,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files = append(files, "testdata/raw.log")
+	files = append(files, "testdata/raw.log", sampleEvents, sampleRaw)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			o, err := New(Options{})
@@ -59,6 +60,9 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden := file[:len(file)-len(filepath.Ext(file))] + ".golden"
+			if !strings.HasPrefix(file, "testdata/") {
+				golden = "testdata/sample_" + strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)) + ".golden"
+			}
 			if *update {
 				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
