@@ -491,7 +491,11 @@ func looksCSV(t []byte) bool {
 		if _, err := ioc.ParseKind(first); err == nil {
 			return true
 		}
-		return strings.EqualFold(first, "type")
+		switch strings.ToLower(first) {
+		case "kind", "type", "value", "indicator", "ioc":
+			return true // a header
+		}
+		return false
 	}
 	return false
 }
