@@ -232,9 +232,12 @@ func TestFeedsPull20(t *testing.T) {
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	code, stdout, stderr := feedsRun(t, "feeds", "pull", "--taxii", srv.URL, "--all", "--user", "alice", "--password-file", pw,
-		"--limit", "5", "--feed", "sample", "--progress", "0")
+		"--limit", "5", "--feed", "sample", "--progress", "1ns")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "feeds pull: collection c1: 10 objects, 2 pages, ") {
+		t.Errorf("no progress line in:\n%s", stderr)
 	}
 	if want := feedsExpectedLines(t, "sample", objs); stdout != want {
 		t.Fatalf("stdout differs from the direct conversion:\n got %s\nwant %s", stdout, want)

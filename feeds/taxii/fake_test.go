@@ -279,15 +279,18 @@ func (f *fakeServer) selectObjects(w http.ResponseWriter, r *http.Request, c *fa
 	if slices.Contains(versions, "all") {
 		return out, true
 	}
+	first, last := map[string]string{}, map[string]string{}
+	for _, o := range out {
+		if f, ok := first[o.ID]; !ok || o.Modified < f {
+			first[o.ID] = o.Modified
+		}
+		if l, ok := last[o.ID]; !ok || o.Modified > l {
+			last[o.ID] = o.Modified
+		}
+	}
 	var kept []fakeObj
 	for _, o := range out {
-		first, last := o.Modified, o.Modified
-		for _, p := range out {
-			if p.ID == o.ID {
-				first, last = min(first, p.Modified), max(last, p.Modified)
-			}
-		}
-		if slices.Contains(versions, "last") && o.Modified == last || slices.Contains(versions, "first") && o.Modified == first ||
+		if slices.Contains(versions, "last") && o.Modified == last[o.ID] || slices.Contains(versions, "first") && o.Modified == first[o.ID] ||
 			slices.Contains(versions, o.Modified) {
 			kept = append(kept, o)
 		}
