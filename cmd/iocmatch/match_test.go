@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -199,7 +201,19 @@ func TestMatchSampleEvents(t *testing.T) {
 	if strings.Count(stdout, "\n") == 0 {
 		t.Fatalf("no alert on the bundled sample events\n%s", stderr)
 	}
-	matchAlertSummary(t, stdout) // every line is a well-formed alert
+	// Every line is a well-formed alert, and none is for a near-miss of
+	// the sample contract (/work/notes/sample-iocs.md).
+	for _, s := range matchAlertSummary(t, stdout) {
+		for _, miss := range []string{"notmalware-c2.example", "203.0.113.67", "198.51.101.5"} {
+			if strings.Contains(s, miss) {
+				t.Errorf("alert for the near-miss %s: %s", miss, s)
+			}
+		}
+	}
+	if strings.Contains(stdout, `"atomic":"44d88612fea8a8f36de82e1278abb02f","field":"certificate.serial"`) ||
+		strings.Contains(stdout, `"field":"tls.serial"`) {
+		t.Error("alert for a certificate serial")
+	}
 	matchCheckGolden(t, "testdata/match/sample.golden.jsonl", stdout)
 }
 
@@ -346,5 +360,54 @@ func TestMatchCancelled(t *testing.T) {
 	code := run(ctx, []string{"match", "--indicators", matchSampleJSONL, "--now", matchNow, matchFixtureEvents}, nil, &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "context canceled") {
 		t.Errorf("cancelled run: exit %d\n%s", code, errb.String())
+	}
+}
+
+func TestMatchReadLine(t *testing.T) {
+	type line struct {
+		s       string
+		tooLong bool
+	}
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want []line
+	}{
+		{"", 8, nil},
+		{"a\nb", 8, []line{{"a", false}, {"b", false}}},
+		{"a\r\nb\r\n", 8, []line{{"a", false}, {"b", false}}},
+		{"\n\n", 8, []line{{"", false}, {"", false}}},
+		{"12345678\n123456789\n", 8, []line{{"12345678", false}, {"123456789", false}}}, // observe rejects the 9-byte one
+		{"1234567890\nok\n", 8, []line{{"12345678", true}, {"ok", false}}},
+		{"12345678901234567890", 8, []line{{"12345678", true}}},
+		{"a\r", 8, []line{{"a", false}}},
+	} {
+		r := bufio.NewReaderSize(strings.NewReader(tc.in), 16) // small buffer: exercises ErrBufferFull
+		var got []line
+		var buf []byte
+		for {
+			l, long, err := matchReadLine(r, buf, tc.max)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, line{string(l), long})
+			buf = l[:0]
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q (max %d): %v, want %v", tc.in, tc.max, got, tc.want)
+		}
+	}
+	// A line far longer than the reader's buffer.
+	long := strings.Repeat("x", 100) + "\nnext"
+	r := bufio.NewReaderSize(strings.NewReader(long), 16)
+	l, tooLong, err := matchReadLine(r, nil, 50)
+	if err != nil || !tooLong || len(l) != 50 {
+		t.Fatalf("long line: %d bytes, tooLong %v, err %v", len(l), tooLong, err)
+	}
+	if l, _, _ := matchReadLine(r, nil, 50); string(l) != "next" {
+		t.Errorf("after a long line: %q", l)
 	}
 }

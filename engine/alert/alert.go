@@ -68,8 +68,10 @@ type Options struct {
 	MaxOriginalBytes int
 	// ECSFieldsets are the top-level keys copied from an ECS event into
 	// the alert (dotted keys count by their first component: "source.ip"
-	// belongs to "source"). nil means DefaultECSFieldsets(); an empty
-	// non-nil slice copies nothing (the event is then kept under
+	// belongs to "source"). A fieldset whose value is not a JSON object
+	// ("source": "x"; tags excepted) is not copied, so that it cannot
+	// break the alert's ECS mapping. nil means DefaultECSFieldsets(); an
+	// empty non-nil slice copies nothing (the event is then kept under
 	// iocmatch.event like other formats).
 	ECSFieldsets []string
 }
@@ -277,8 +279,14 @@ func (b *Builder) addEventFields(a *Alert, event []byte, isECS bool) {
 	if top != nil && !b.opts.OmitOriginal {
 		if isECS && len(b.fieldsets) > 0 {
 			for k, v := range top {
-				fs, _, _ := strings.Cut(k, ".")
+				fs, _, dotted := strings.Cut(k, ".")
 				if !b.fieldsets[fs] || reservedKey(k) {
+					continue
+				}
+				// An ECS fieldset is an object (tags excepted): a scalar under
+				// "source" would conflict with the ECS mapping and make the
+				// whole alert unindexable, so it stays in event.original only.
+				if !dotted && k != "tags" && !isJSONObject(v) {
 					continue
 				}
 				var buf bytes.Buffer
@@ -322,6 +330,11 @@ func (b *Builder) addEventFields(a *Alert, event []byte, isECS bool) {
 		a.extra = append(a.extra, member{key: "related", val: e.b})
 	}
 	slices.SortFunc(a.extra, func(x, y member) int { return strings.Compare(x.key, y.key) })
+}
+
+func isJSONObject(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && v[0] == '{'
 }
 
 func parsePort(s string) (int64, bool) {

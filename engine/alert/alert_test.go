@@ -486,6 +486,22 @@ func TestOptions(t *testing.T) {
 	if _, ok := m["iocmatch"].(map[string]any)["event"].(map[string]any); !ok {
 		t.Error("empty ECSFieldsets: parsed event not kept under iocmatch.event")
 	}
+	// A fieldset that is not an object is not copied (it would break the
+	// ECS mapping); a dotted key and tags are.
+	odd := tc.in
+	odd.Event = []byte(`{"source":"192.0.2.10","host":["x"],"user.name":"bob","tags":["t1"],"dns":{"question":{"name":"a.malware-c2.example"}}}`)
+	oa, err := NewBuilder(Options{}).Build(odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var om map[string]any
+	json.Unmarshal(oa.AppendJSON(nil), &om)
+	if src, ok := om["source"].(map[string]any); !ok || src["ip"] != "192.0.2.10" {
+		t.Errorf("scalar source: got %v, want the derived source object", om["source"])
+	}
+	if _, ok := om["host"]; ok || om["user.name"] != "bob" || om["tags"] == nil || om["dns"] == nil {
+		t.Errorf("odd ECS event merged wrongly: %v", om)
+	}
 	m = doc(Options{ECSFieldsets: []string{"user", "event", "threat"}})
 	if _, ok := m["host"]; ok || m["user"] == nil {
 		t.Error("ECSFieldsets [user]: wrong merge")
