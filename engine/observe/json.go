@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,6 +21,20 @@ var strSpecial = func() (t [256]bool) {
 	t['\\'] = true
 	return t
 }()
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// specialIn8 reports whether any of the 8 bytes of w is '"', '\\' or below
+// 0x20 (SWAR: a byte is zero after XOR with the pattern iff it matched).
+// The test is exact (no false positives or negatives).
+func specialIn8(w uint64) bool {
+	q := w ^ ('"' * lsb)
+	b := w ^ ('\\' * lsb)
+	return ((q-lsb)&^q|(b-lsb)&^b|(w-0x20*lsb)&^w)&msb != 0
+}
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -187,6 +202,10 @@ func (o *Observer) str() (end int, esc bool, err error) {
 	d := o.data
 	i := o.pos + 1
 	for {
+		// Skip 8 bytes at a time while none is '"', '\\' or a control byte.
+		for i+8 <= len(d) && !specialIn8(binary.LittleEndian.Uint64(d[i:])) {
+			i += 8
+		}
 		for i < len(d) && !strSpecial[d[i]] {
 			i++
 		}

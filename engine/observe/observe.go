@@ -84,7 +84,7 @@ type Observer struct {
 	profiles []Profile
 	entries  []entry
 	index    map[string]span // path -> entries[lo:hi]
-	filter   [256]uint64     // last byte of path -> bit (len & 63) of mapped paths
+	filter   [256]uint64     // last byte of path -> filterBit of mapped paths
 
 	// Per-call state.
 	data      []byte
@@ -172,7 +172,7 @@ func New(opts Options) (*Observer, error) {
 		}
 		p := o.entries[i].fm.Field
 		o.index[p] = span{i, j}
-		o.filter[p[len(p)-1]] |= 1 << (len(p) & 63)
+		o.filter[p[len(p)-1]] |= filterBit([]byte(p))
 		i = j
 	}
 	return o, nil
@@ -244,10 +244,16 @@ func (o *Observer) Observe(event []byte, f Format, res *Result) error {
 	return nil
 }
 
+// filterBit picks the bit of a path in Observer.filter from its length
+// and its middle byte, so that most unmapped paths skip the map lookup.
+func filterBit(p []byte) uint64 {
+	return 1 << ((uint(len(p)) + 5*uint(p[len(p)/2])) & 63)
+}
+
 // leaf is called by the walker for each scalar value at o.path.
 func (o *Observer) leaf(v []byte, esc, num bool) {
 	p := o.path
-	if len(p) == 0 || o.filter[p[len(p)-1]]&(1<<(len(p)&63)) == 0 {
+	if len(p) == 0 || o.filter[p[len(p)-1]]&filterBit(p) == 0 {
 		return
 	}
 	sp, ok := o.index[bstr(p)]
@@ -352,8 +358,15 @@ func (o *Observer) buildURL() {
 		o.vbuf = append(o.vbuf, "http"...)
 	}
 	o.vbuf = append(o.vbuf, "://"...)
-	o.vbuf = append(o.vbuf, o.urlHost...)
-	if o.urlPort != nil && bytes.IndexByte(o.urlHost, ':') < 0 {
+	colons := bytes.Count(o.urlHost, []byte(":"))
+	if colons > 1 && o.urlHost[0] != '[' { // a bare IPv6 address
+		o.vbuf = append(o.vbuf, '[')
+		o.vbuf = append(o.vbuf, o.urlHost...)
+		o.vbuf = append(o.vbuf, ']')
+	} else {
+		o.vbuf = append(o.vbuf, o.urlHost...)
+	}
+	if o.urlPort != nil && colons != 1 && !bytes.Contains(o.urlHost, []byte("]:")) {
 		o.vbuf = append(o.vbuf, ':')
 		o.vbuf = append(o.vbuf, o.urlPort...)
 	}

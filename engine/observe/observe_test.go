@@ -155,6 +155,12 @@ func TestTraps(t *testing.T) {
 		{"eve http host with port", FormatEVE,
 			`{"event_type":"http","http":{"hostname":"evil-update.test","http_port":8080,"url":"/x"}}`,
 			[]string{"url=http://evil-update.test:8080/x"}, nil},
+		{"zeek http bare ipv6 host", FormatZeek,
+			`{"ts":1,"uid":"C1","host":"2001:DB8::1","uri":"/x","id.resp_p":8080}`,
+			[]string{"url=http://[2001:db8::1]:8080/x", "ipv6=2001:db8::1"}, nil},
+		{"zeek http bracketed ipv6 host with port", FormatZeek,
+			`{"ts":1,"uid":"C1","host":"[2001:db8::1]:81","uri":"/x","id.resp_p":8080}`,
+			[]string{"url=http://[2001:db8::1]:81/x", "ipv6=2001:db8::1"}, nil},
 		{"registry hive spelled out", FormatSysmon,
 			`{"TargetObject":"HKCU/Software/Run/"}`,
 			[]string{`registry-key=hkey_current_user\software\run`}, nil},
@@ -426,5 +432,26 @@ func TestAppendUnescaped(t *testing.T) {
 	}
 	if !bytes.Equal(appendUnescaped([]byte("x"), []byte("y")), []byte("xy")) {
 		t.Error("appendUnescaped does not append")
+	}
+}
+
+func TestSpecialIn8(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c < 0x20 || c == '"' || c == '\\'
+		for pos := 0; pos < 8; pos++ {
+			b := []byte("aaaaaaaa")
+			b[pos] = byte(c)
+			var w uint64
+			for i := 7; i >= 0; i-- {
+				w = w<<8 | uint64(b[i])
+			}
+			if got := specialIn8(w); got != want {
+				t.Errorf("specialIn8 with %#02x at %d = %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+	// Bytes >= 0x80 around a special byte do not hide it.
+	if !specialIn8(0xff_ff_ff_22_ff_ff_ff_ff) || specialIn8(0xff_ff_ff_ff_ff_ff_ff_ff) {
+		t.Error("specialIn8 wrong with high bytes")
 	}
 }
