@@ -396,7 +396,13 @@ func (e *ObservationExpr) writeCore(b *strings.Builder) {
 		if quals {
 			b.WriteByte('(')
 		}
-		own := map[ObsOp]int{ObsAnd: precAnd, ObsOr: precOr, ObsFollowedBy: precFollowedBy}[e.Op]
+		own := precFollowedBy
+		switch e.Op {
+		case ObsAnd:
+			own = precAnd
+		case ObsOr:
+			own = precOr
+		}
 		for i, a := range e.Args {
 			if i > 0 {
 				b.WriteByte(' ')

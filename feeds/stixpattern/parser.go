@@ -419,7 +419,16 @@ func (p *parser) propTest() (*ComparisonExpr, error) {
 			return nil, err
 		}
 	case opTok.kind == tLt, opTok.kind == tLe, opTok.kind == tGt, opTok.kind == tGe:
-		c.Op = map[tokKind]Operator{tLt: OpLt, tLe: OpLe, tGt: OpGt, tGe: OpGe}[opTok.kind]
+		switch opTok.kind {
+		case tLt:
+			c.Op = OpLt
+		case tLe:
+			c.Op = OpLe
+		case tGt:
+			c.Op = OpGt
+		default:
+			c.Op = OpGe
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -435,7 +444,16 @@ func (p *parser) propTest() (*ComparisonExpr, error) {
 			return nil, err
 		}
 	case p.isKeyword("LIKE"), p.isKeyword("MATCHES"), p.isKeyword("ISSUBSET"), p.isKeyword("ISSUPERSET"):
-		c.Op = map[string]Operator{"LIKE": OpLike, "MATCHES": OpMatches, "ISSUBSET": OpIsSubset, "ISSUPERSET": OpIsSuperset}[opTok.text]
+		switch opTok.text {
+		case "LIKE":
+			c.Op = OpLike
+		case "MATCHES":
+			c.Op = OpMatches
+		case "ISSUBSET":
+			c.Op = OpIsSubset
+		default:
+			c.Op = OpIsSuperset
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
