@@ -100,11 +100,7 @@ func encodeFeed(feed string, fd *feedData) ([]byte, error) {
 	sort.Strings(ids)
 	n := 0
 	for _, id := range ids {
-		for _, ind := range fd.groups[id].inds {
-			line, err := encodeIndicator(ind)
-			if err != nil {
-				return nil, fmt.Errorf("indicator %s: %w", ind.ID, err)
-			}
+		for _, line := range fd.groups[id].lines {
 			b.Write(line)
 			b.WriteByte('\n')
 			n++
@@ -169,6 +165,7 @@ func decodeFeed(data []byte) (string, *feedData, error) {
 		}
 		p := ind
 		g.inds = append(g.inds, &p)
+		g.lines = append(g.lines, bytes.Clone(line))
 	}
 	return h.Feed, fd, nil
 }

@@ -52,6 +52,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -114,6 +115,7 @@ type Status struct {
 type group struct {
 	modified time.Time
 	inds     []*ioc.Indicator
+	lines    [][]byte // JSON of each indicator, encoded once: files are rewritten from these
 }
 
 // feedData is one feed's content.
@@ -218,6 +220,10 @@ func groupInput(feed string, inds []*ioc.Indicator) ([]string, map[string]*group
 		if err := ind.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("store: feed %s: indicator #%d: %w", feed, i, err)
 		}
+		line, err := encodeIndicator(ind)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: feed %s: indicator %s: %w", feed, ind.ID, err)
+		}
 		g, ok := groups[ind.ID]
 		if !ok {
 			g = &group{}
@@ -228,6 +234,7 @@ func groupInput(feed string, inds []*ioc.Indicator) ([]string, map[string]*group
 			g.modified = ind.Modified
 		}
 		g.inds = append(g.inds, ind)
+		g.lines = append(g.lines, line)
 	}
 	return order, groups, nil
 }
@@ -398,11 +405,13 @@ func (s *Store) Sweep(now time.Time) (int, error) {
 		n := 0
 		for id, g := range fd.groups {
 			keep := g.inds[:0:0]
-			for _, ind := range g.inds {
+			var keepLines [][]byte
+			for i, ind := range g.inds {
 				if !ind.ValidUntil.IsZero() && !now.Before(ind.ValidUntil) {
 					continue
 				}
 				keep = append(keep, ind)
+				keepLines = append(keepLines, g.lines[i])
 			}
 			if len(keep) == len(g.inds) {
 				continue
@@ -417,7 +426,7 @@ func (s *Store) Sweep(now time.Time) (int, error) {
 			if len(keep) == 0 {
 				delete(next.groups, id)
 			} else {
-				next.groups[id] = &group{modified: g.modified, inds: keep}
+				next.groups[id] = &group{modified: g.modified, inds: keep, lines: keepLines}
 			}
 		}
 		if next == nil {
@@ -653,15 +662,13 @@ func (s *Store) rebuild() {
 	s.all = all
 }
 
-// sameGroup reports whether two groups hold equal indicators.
+// sameGroup reports whether two groups hold equal indicators (by their JSON).
 func sameGroup(a, b *group) bool {
-	if len(a.inds) != len(b.inds) {
+	if len(a.lines) != len(b.lines) {
 		return false
 	}
-	for i := range a.inds {
-		x, err1 := encodeIndicator(a.inds[i])
-		y, err2 := encodeIndicator(b.inds[i])
-		if err1 != nil || err2 != nil || string(x) != string(y) {
+	for i := range a.lines {
+		if !bytes.Equal(a.lines[i], b.lines[i]) {
 			return false
 		}
 	}
