@@ -84,4 +84,3 @@ func BenchmarkConvertUnit42Corpus(b *testing.B) {
 		}
 	}
 }
-
