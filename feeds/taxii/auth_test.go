@@ -316,3 +316,28 @@ func TestSecret(t *testing.T) {
 		}
 	}
 }
+
+// An https server redirecting to http is not followed: credentials would
+// travel in clear.
+func TestRedirectDowngradeRefused(t *testing.T) {
+	var reached bool
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true }))
+	defer plain.Close()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+"/taxii2/", http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	writePEM(t, ca, "CERTIFICATE", srv.Certificate().Raw)
+	c, sl, _ := testClient(t, srv.URL+"/taxii2/", func(c *Config) {
+		c.TLS = TLSFiles{CAFile: ca}
+		c.Auth = Auth{Username: "alice", Password: NewSecret(testPassword)}
+	})
+	_, err := c.Discovery(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "refusing a redirect from https to http") {
+		t.Fatalf("got %v", err)
+	}
+	if reached || len(sl.all()) != 0 {
+		t.Fatalf("followed (%v) or retried (%v)", reached, sl.all())
+	}
+}

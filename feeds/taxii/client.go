@@ -278,12 +278,19 @@ func (a Auth) apply(req *http.Request) {
 	req.Header.Set("Authorization", scheme+" "+a.APIKey.Reveal())
 }
 
-// checkRedirect follows at most 10 redirects and drops a custom API key
-// header when the redirect leaves the original host (net/http already
-// drops Authorization in that case).
+// checkRedirect follows at most 10 redirects, refuses a redirect from
+// https to http (credentials would travel in clear), and drops a custom
+// API key header when the redirect leaves the original host (net/http
+// already drops Authorization in that case).
+// errRedirect marks redirect policy failures, which are not retried.
+var errRedirect = errors.New("redirect")
+
 func (a Auth) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
+		return fmt.Errorf("%w: stopped after 10 redirects", errRedirect)
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("%w: refusing a redirect from https to %s (%s)", errRedirect, req.URL.Scheme, redactURL(req.URL))
 	}
 	if a.APIKeyHeader != "" && req.URL.Host != via[0].URL.Host {
 		req.Header.Del(a.APIKeyHeader)
@@ -368,6 +375,7 @@ type StatusError struct {
 	// RetryAfter is the server's Retry-After, if any.
 	RetryAfter    time.Duration
 	hasRetryAfter bool
+	header        http.Header
 }
 
 func (e *StatusError) Error() string {
@@ -410,7 +418,7 @@ func (e *transportError) retryable() bool {
 		errors.As(e.err, &al) || errors.As(e.err, &rh) {
 		return false
 	}
-	if strings.Contains(e.err.Error(), "tls: ") || strings.Contains(e.err.Error(), "redirects") {
+	if errors.Is(e.err, errRedirect) || strings.Contains(e.err.Error(), "tls: ") {
 		return false
 	}
 	return true
@@ -524,7 +532,7 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, accept string, hdr htt
 	c.log.Debug().Str("url", shown).Int("status", hresp.StatusCode).Int("bytes", len(body)).
 		Dur("took", time.Since(start)).Msg("taxii: response")
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
-		se := &StatusError{URL: shown, Status: hresp.StatusCode}
+		se := &StatusError{URL: shown, Status: hresp.StatusCode, header: hresp.Header}
 		se.RetryAfter, se.hasRetryAfter = ParseRetryAfter(hresp.Header.Get("Retry-After"), c.cfg.Now())
 		if e, ok := DecodeError(body); ok {
 			se.TAXII = e

@@ -94,7 +94,10 @@ type ManifestPage struct {
 // TAXII 2.1 pages with `limit` and the envelope's `next`/`more`; when the
 // server says more but gives no next, the next page is asked with
 // added_after = X-TAXII-Date-Added-Last. TAXII 2.0 pages with
-// "Range: items=a-b" and follows Content-Range. A server that repeats a
+// "Range: items=a-b" and follows Content-Range (with an unknown total,
+// "items a-b/*", it asks for the next range until a 416, a 200 or an
+// empty page; a 416 to the first range of an empty collection is not an
+// error). A server that repeats a
 // next token, does not advance Date-Added-Last, sends an inconsistent
 // Content-Range or exceeds Config.MaxPages is cut off with an error
 // naming the collection and page.
@@ -152,8 +155,9 @@ func (c *Client) paginate(ctx context.Context, what, root, collection string, f 
 		r, err := c.get(ctx, u, accept, hdr)
 		if err != nil {
 			var se *StatusError
-			if v == Version20 && n > 1 && errors.As(err, &se) && se.Status == http.StatusRequestedRangeNotSatisfiable {
-				return nil // asked past the end (the total was unknown)
+			if v == Version20 && hdr.Get("Range") != "" && errors.As(err, &se) && se.Status == http.StatusRequestedRangeNotSatisfiable &&
+				st.pastEnd(se.header, n) {
+				return nil // asked past the end: the total was unknown, or the collection is empty
 			}
 			return fmt.Errorf("taxii: collection %s %s page %d: %w", collection, what, n, err)
 		}
@@ -251,16 +255,31 @@ func (st *pager) page(r *response, collection string, n int) (Page, error) {
 			switch {
 			case rg.Total >= 0:
 				p.More = rg.Last+1 < rg.Total
-			default: // unknown total: a full page may have a successor
-				size := st.size
-				if size == 0 {
-					size = int64(st.f.Limit)
-				}
-				p.More = size == 0 || rg.Last-rg.First+1 >= size
+			default:
+				// Unknown total: even a short page may have a successor
+				// (servers cap ranges below what was asked), so ask
+				// until an empty page, a 200 or a 416.
+				p.More = true
 			}
 		}
 	}
 	return p, nil
+}
+
+// pastEnd reports whether a 416 answer to page n's Range means the end
+// of the data: its Content-Range ("items */TOTAL") puts the start at or
+// beyond the total, or, without a Content-Range, a previous page existed.
+func (st *pager) pastEnd(h http.Header, n int) bool {
+	cr := strings.TrimSpace(h.Get("Content-Range"))
+	if cr == "" {
+		return n > 1
+	}
+	_, total, ok := strings.Cut(cr, "/")
+	if !ok {
+		return false
+	}
+	t, err := strconv.ParseInt(strings.TrimSpace(total), 10, 64)
+	return err == nil && st.start >= t
 }
 
 // advance moves the state to the next page; done is true when there is none.
