@@ -283,6 +283,10 @@ func appendURLFast(dst, s []byte) ([]byte, bool) {
 // Emitters: each appends zero or more observables to the current result.
 
 func (o *Observer) add(k ioc.Kind, r ioc.Role, a netip.Addr, v []byte, field string) {
+	if len(o.res.Observables) >= o.maxObs {
+		o.res.Truncated = true
+		return
+	}
 	o.res.Observables = append(o.res.Observables, ioc.Observable{Kind: k, Role: r, Addr: a, Value: v, Field: field})
 }
 

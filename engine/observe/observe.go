@@ -36,6 +36,10 @@ type Options struct {
 	MaxEventBytes int // longest event accepted; default 1 MiB
 	MaxFields     int // most JSON values (scalars and containers) in one event; default 4096
 	MaxDepth      int // deepest JSON nesting; default 32
+	// MaxObservables caps the observables of one event (a 1 MiB line of
+	// addresses would otherwise give 100k); the rest are dropped and
+	// Result.Truncated is set. Default 4096.
+	MaxObservables int
 	// Profiles are added to the builtins: a profile named like a builtin
 	// ("ecs", "zeek", "eve", "sysmon") replaces it (its Format must be the
 	// builtin's); any other profile extends the profile of its Format with
@@ -45,9 +49,10 @@ type Options struct {
 
 // Defaults.
 const (
-	DefaultMaxEventBytes = 1 << 20
-	DefaultMaxFields     = 4096
-	DefaultMaxDepth      = 32
+	DefaultMaxEventBytes  = 1 << 20
+	DefaultMaxFields      = 4096
+	DefaultMaxDepth       = 32
+	DefaultMaxObservables = 4096
 )
 
 // Result is what Observe found in one event. Observables, EventID and
@@ -59,6 +64,7 @@ type Result struct {
 	Observables []ioc.Observable // truncated and refilled by each call
 	EventID     []byte           // the event's own id (ECS event.id, Zeek uid, EVE flow_id, Sysmon EventRecordID); nil if none
 	Timestamp   []byte           // the event's timestamp text (@timestamp, ts, timestamp, UtcTime); nil if none
+	Truncated   bool             // observables beyond Options.MaxObservables were dropped
 }
 
 // entry is one row of the path table: a profile field or a detection
@@ -79,7 +85,7 @@ type pendingValue struct {
 // reusable buffers and is not safe for concurrent use; create one per
 // goroutine with New (the compiled tables are small).
 type Observer struct {
-	maxBytes, maxFields, maxDepth int
+	maxBytes, maxFields, maxDepth, maxObs int
 
 	profiles []Profile
 	entries  []entry
@@ -109,7 +115,7 @@ type Observer struct {
 // New returns an Observer for opts. Errors name the bad option or
 // profile.
 func New(opts Options) (*Observer, error) {
-	o := &Observer{maxBytes: opts.MaxEventBytes, maxFields: opts.MaxFields, maxDepth: opts.MaxDepth}
+	o := &Observer{maxBytes: opts.MaxEventBytes, maxFields: opts.MaxFields, maxDepth: opts.MaxDepth, maxObs: opts.MaxObservables}
 	for _, lim := range []struct {
 		name string
 		v    *int
@@ -118,6 +124,7 @@ func New(opts Options) (*Observer, error) {
 		{"MaxEventBytes", &o.maxBytes, DefaultMaxEventBytes},
 		{"MaxFields", &o.maxFields, DefaultMaxFields},
 		{"MaxDepth", &o.maxDepth, DefaultMaxDepth},
+		{"MaxObservables", &o.maxObs, DefaultMaxObservables},
 	} {
 		if *lim.v < 0 {
 			return nil, fmt.Errorf("observe: option %s = %d: must not be negative", lim.name, *lim.v)
@@ -195,7 +202,7 @@ func (o *Observer) Profiles() []Profile { return o.profiles }
 // and the other sentinels); on error res holds no observables.
 func (o *Observer) Observe(event []byte, f Format, res *Result) error {
 	res.Observables = res.Observables[:0]
-	res.EventID, res.Timestamp = nil, nil
+	res.EventID, res.Timestamp, res.Truncated = nil, nil, false
 	res.Format = f
 	o.vbuf = o.vbuf[:0]
 	o.sbuf = o.sbuf[:0]

@@ -246,6 +246,13 @@ func TestErrors(t *testing.T) {
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "18 bytes exceeds the limit of 10") {
 		t.Errorf("too large: %v", err)
 	}
+	capped := newObserver(t, Options{MaxObservables: 3})
+	if err := capped.Observe([]byte(strings.Repeat("192.0.2.1 ", 10)), FormatRaw, &res); err != nil || len(res.Observables) != 3 || !res.Truncated {
+		t.Errorf("MaxObservables 3: %v, %d observables, truncated %v", err, len(res.Observables), res.Truncated)
+	}
+	if err := capped.Observe([]byte("192.0.2.1"), FormatRaw, &res); err != nil || len(res.Observables) != 2 || res.Truncated {
+		t.Errorf("MaxObservables 3, small event: %v, %d observables, truncated %v", err, len(res.Observables), res.Truncated)
+	}
 	if _, err := New(Options{MaxDepth: -1}); err == nil || !strings.Contains(err.Error(), "MaxDepth") {
 		t.Errorf("New(MaxDepth -1) = %v, want an error naming the option", err)
 	}
