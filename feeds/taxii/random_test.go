@@ -3,6 +3,7 @@ package taxii
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"testing"
 )
@@ -10,7 +11,7 @@ import (
 // TestPagingRandom pulls randomly shaped collections from randomly
 // configured fake servers (2.1 by next or by Date-Added-Last, 2.0 by
 // Range with known or unknown totals, server-side page caps, client
-// limits) and checks the result against the reference: every object
+// limits, transient faults: 503, 429, truncated bodies) and checks the result against the reference: every object
 // exactly once, in date-added order, with consistent page metadata.
 func TestPagingRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20260101, 7))
@@ -26,6 +27,25 @@ func TestPagingRandom(t *testing.T) {
 		f.unknownTotal = v == Version20 && rng.IntN(2) == 0
 		objs := seq(fmt.Sprintf("%08x", i), n, t0)
 		f.addCollection("/api1/", "c1", objs...)
+		// Transient faults between requests: at most 3 in a row, so that
+		// the default 5 attempts always get through.
+		run := 0
+		for range rng.IntN(12) {
+			switch k := rng.IntN(4); {
+			case k == 0 || run == 3:
+				f.fault(func(http.ResponseWriter, *http.Request) bool { return false })
+				run = 0
+			case k == 1:
+				f.fault(respond(503, "text/plain", "busy"))
+				run++
+			case k == 2:
+				f.fault(respond(429, "", "", "Retry-After", "1"))
+				run++
+			default:
+				f.fault(truncated)
+				run++
+			}
+		}
 		limit := rng.IntN(8)
 		name := fmt.Sprintf("%d/%s/n=%d/limit=%d/max=%d/bydate=%v/unknown=%v", i, v, n, limit, f.maxPage, f.pageByDate, f.unknownTotal)
 		t.Run(name, func(t *testing.T) {
