@@ -263,22 +263,27 @@ func (b *Builder) Build(in Input) (Alert, error) {
 // copy (other JSON events), and the entity fields derived from the
 // observables where the event does not provide them.
 func (b *Builder) addEventFields(a *Alert, event []byte, isECS bool) {
-	var top map[string]json.RawMessage
 	trimmed := bytes.TrimSpace(event)
-	if len(trimmed) > 0 && trimmed[0] == '{' && utf8.Valid(trimmed) {
-		if err := json.Unmarshal(trimmed, &top); err != nil {
-			top = nil
-		}
-	}
-	if top != nil {
-		a.Entities.HostName = firstString(top, "host.name", "host.hostname", "winlog.computer_name", "Computer", "computer_name")
-		a.Entities.UserName = firstString(top, "user.name", "winlog.user.name", "winlog.event_data.User",
+	isObject := len(trimmed) > 0 && trimmed[0] == '{' && utf8.Valid(trimmed) && json.Valid(trimmed)
+	if isObject {
+		a.Entities.HostName = firstString(trimmed, "host.name", "host.hostname", "winlog.computer_name", "Computer", "computer_name")
+		a.Entities.UserName = firstString(trimmed, "user.name", "winlog.user.name", "winlog.event_data.User",
 			"event_data.User", "EventData.User", "User")
 	}
 	have := map[string]bool{}
-	if top != nil && !b.opts.OmitOriginal {
+	if isObject && !b.opts.OmitOriginal {
 		if isECS && len(b.fieldsets) > 0 {
-			for k, v := range top {
+			members := objectMembers(trimmed)
+			// Keep the last of duplicate keys, as encoding/json does.
+			last := make(map[string]int, len(members))
+			for i, m := range members {
+				last[m.key] = i
+			}
+			for i, m := range members {
+				k := m.key
+				if last[k] != i {
+					continue
+				}
 				fs, _, dotted := strings.Cut(k, ".")
 				if !b.fieldsets[fs] || reservedKey(k) {
 					continue
@@ -286,21 +291,14 @@ func (b *Builder) addEventFields(a *Alert, event []byte, isECS bool) {
 				// An ECS fieldset is an object (tags excepted): a scalar under
 				// "source" would conflict with the ECS mapping and make the
 				// whole alert unindexable, so it stays in event.original only.
-				if !dotted && k != "tags" && !isJSONObject(v) {
+				if !dotted && k != "tags" && !isJSONObject(m.val) {
 					continue
 				}
-				var buf bytes.Buffer
-				if json.Compact(&buf, v) != nil {
-					continue
-				}
-				a.extra = append(a.extra, member{key: k, val: buf.Bytes()})
+				a.extra = append(a.extra, member{key: k, val: appendCompact(nil, m.val)})
 				have[fs] = true
 			}
 		} else {
-			var buf bytes.Buffer
-			if json.Compact(&buf, trimmed) == nil {
-				a.parsed = buf.Bytes()
-			}
+			a.parsed = appendCompact(make([]byte, 0, len(trimmed)), trimmed)
 		}
 	}
 	en := &a.Entities
@@ -489,60 +487,13 @@ func cutUTF8(b []byte, n int) []byte {
 	return b[:i]
 }
 
-// firstString returns the first of paths that names a string (or number)
-// in the JSON object top; a path matches nested objects, dotted keys or a
-// mix of both.
-func firstString(top map[string]json.RawMessage, paths ...string) string {
+// firstString returns the first of paths that names a non-empty string
+// (or a number) in the JSON object obj (see lookupScalar).
+func firstString(obj []byte, paths ...string) string {
 	for _, p := range paths {
-		if v, ok := lookup(top, p, 0); ok {
+		if v, ok := lookupScalar(obj, p, 0); ok {
 			return v
 		}
 	}
 	return ""
-}
-
-func lookup(obj map[string]json.RawMessage, path string, depth int) (string, bool) {
-	if depth > 8 {
-		return "", false
-	}
-	if raw, ok := obj[path]; ok {
-		if s, ok := scalar(raw); ok {
-			return s, true
-		}
-	}
-	for i := 0; i < len(path); i++ {
-		if path[i] != '.' {
-			continue
-		}
-		raw, ok := obj[path[:i]]
-		if !ok {
-			continue
-		}
-		var sub map[string]json.RawMessage
-		if json.Unmarshal(raw, &sub) != nil {
-			continue
-		}
-		if s, ok := lookup(sub, path[i+1:], depth+1); ok {
-			return s, true
-		}
-	}
-	return "", false
-}
-
-func scalar(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "", false
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil || s == "" {
-			return "", false
-		}
-		return s, true
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return string(raw), true
-	}
-	return "", false
 }
