@@ -1,7 +1,14 @@
 package observe
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -79,4 +86,65 @@ func BenchmarkWalk(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCorpus observes real log lines from a corpus directory given
+// by $IOCMATCH_CORPUS (with logs/apache/access.log and
+// logs/zeek/*.json.gz); it is skipped when the variable is unset.
+func BenchmarkCorpus(b *testing.B) {
+	dir := os.Getenv("IOCMATCH_CORPUS")
+	if dir == "" {
+		b.Skip("IOCMATCH_CORPUS not set")
+	}
+	for _, name := range []string{"logs/apache/access.log", "logs/zeek/dns.json.gz", "logs/zeek/ssl.json.gz", "logs/zeek/x509.json.gz"} {
+		lines := readLines(b, filepath.Join(dir, name), 20000)
+		if len(lines) == 0 {
+			continue
+		}
+		b.Run(filepath.Base(name), func(b *testing.B) {
+			o := newObserver(b, Options{})
+			var res Result
+			var size, obs int
+			for _, l := range lines {
+				size += len(l)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(size / len(lines)))
+			i := 0
+			for b.Loop() {
+				if err := o.Observe(lines[i], FormatAuto, &res); err != nil {
+					b.Fatalf("line %d: %v", i, err)
+				}
+				obs += len(res.Observables)
+				if i++; i == len(lines) {
+					i = 0
+				}
+			}
+			b.ReportMetric(float64(obs)/float64(b.N), "obs/op")
+		})
+	}
+}
+
+func readLines(b *testing.B, path string, max int) [][]byte {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Logf("skipping %s: %v", path, err)
+		return nil
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r = zr
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	var out [][]byte
+	for sc.Scan() && len(out) < max {
+		out = append(out, bytes.Clone(sc.Bytes()))
+	}
+	return out
 }

@@ -142,6 +142,8 @@ func zeekProfile() Profile {
 		fv("sha1", ioc.KindSHA1, rAny),
 		fv("sha256", ioc.KindSHA256, rAny),
 		fv("filename", kFN, rAny),
+		fv("orig_filenames", kFN, rSrc), // http.log
+		fv("resp_filenames", kFN, rDst),
 		fv("tx_hosts", kIP, rSrc),
 		fv("rx_hosts", kIP, rDst),
 		// smtp.log
@@ -151,6 +153,7 @@ func zeekProfile() Profile {
 		fv("to", kMail, rDst),
 		fv("reply_to", kMail, rSrc),
 		fv("x_originating_ip", kIP, rSrc),
+		fv("path", kIP, rAny), // the Received: hops of the message
 		fv("helo", kDom, rSrc),
 		fv("subject", kText, rAny),
 		// notice.log
