@@ -179,6 +179,7 @@ type object struct {
 	TargetRef          string          `json:"target_ref"`
 	Objects            json.RawMessage `json:"objects"` // a nested bundle passed to Add
 
+	raw                                      json.RawMessage // the object as added (context objects only)
 	created, modified, validFrom, validUntil time.Time
 	confidence                               int
 }
@@ -229,7 +230,68 @@ func (c *Converter) Add(raw json.RawMessage) error {
 		return nil // same or older version
 	}
 	o.Objects = nil
+	if o.Type != "indicator" {
+		o.raw = append(json.RawMessage(nil), raw...)
+	}
 	c.objects[o.ID] = &o
+	return nil
+}
+
+// ContextState returns the context objects added so far (every relevant
+// object but indicators: relationships, malware, tools, intrusion sets,
+// threat actors, campaigns, attack patterns, identities; newest versions)
+// as a JSON array, sorted by id. A TAXII poller persists it (e.g.
+// store.SetBlob) and hands it to LoadContextState of the next poll's
+// converter, so that an incremental poll (added_after) that brings a new
+// indicator, or a new version of one, still resolves relationships and
+// names delivered by earlier polls.
+func (c *Converter) ContextState() []byte {
+	ids := make([]string, 0, len(c.objects))
+	for id, o := range c.objects {
+		if o.raw != nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.Write(bytes.TrimSpace(c.objects[id].raw))
+	}
+	b.WriteString("]\n")
+	return b.Bytes()
+}
+
+// LoadContextState adds the objects of a ContextState (empty data adds
+// nothing). They are versioned like any added object but not counted in
+// the Report (they are not this poll's objects). Malformed data is an
+// error and adds nothing of it.
+func (c *Converter) LoadContextState(data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	var objs []json.RawMessage
+	if err := json.Unmarshal(data, &objs); err != nil {
+		return fmt.Errorf("stix: context state: %w", err)
+	}
+	sub := NewConverter(c.opts)
+	for i, raw := range objs {
+		if err := sub.Add(raw); err != nil {
+			return fmt.Errorf("stix: context state object %d: %w", i, err)
+		}
+	}
+	for id, o := range sub.objects {
+		if o.Type == "indicator" {
+			continue
+		}
+		if old, ok := c.objects[id]; ok && !o.modified.After(old.modified) {
+			continue
+		}
+		c.objects[id] = o
+	}
 	return nil
 }
 

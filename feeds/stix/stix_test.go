@@ -428,3 +428,53 @@ func FuzzSTIXBundle(f *testing.F) {
 		}
 	})
 }
+
+// TestContextStateAcrossPolls: an incremental poll brings only a new
+// indicator and its relationship; the malware and the intrusion set that
+// uses it came in an earlier poll and are carried by ContextState.
+func TestContextStateAcrossPolls(t *testing.T) {
+	poll1 := NewConverter(Options{Feed: "f"})
+	poll1.AddBundle(bundle(
+		indicator(1, "[domain-name:value = 'old.example']", ""),
+		obj("malware", 2, `"name":"RAT"`),
+		obj("intrusion-set", 3, `"name":"SPIDER"`),
+		rel(4, id("intrusion-set", 3), "uses", id("malware", 2)),
+		rel(5, id("indicator", 1), "indicates", id("malware", 2)),
+	))
+	state := poll1.ContextState()
+	if bytes.Contains(state, []byte(`"indicator"`)) && bytes.Contains(state, []byte(`"pattern"`)) {
+		t.Errorf("context state holds indicators:\n%s", state)
+	}
+	poll2 := NewConverter(Options{Feed: "f"})
+	if err := poll2.LoadContextState(state); err != nil {
+		t.Fatal(err)
+	}
+	poll2.AddBundle(bundle(
+		indicator(6, "[domain-name:value = 'new.example']", ""),
+		rel(7, id("indicator", 6), "indicates", id("malware", 2)),
+		// a new version of indicator 1: its relationship came in poll 1
+		`{"type":"indicator","spec_version":"2.1","id":"`+id("indicator", 1)+`","created":"2026-01-01T00:00:00Z","modified":"2026-02-01T00:00:00Z","pattern":"[domain-name:value = 'old2.example']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`,
+	))
+	r := poll2.Result()
+	if len(r.Indicators) != 2 {
+		t.Fatalf("%d indicators", len(r.Indicators))
+	}
+	for _, ind := range r.Indicators {
+		if !reflect.DeepEqual(ind.Context.Malware, []string{"RAT"}) || !reflect.DeepEqual(ind.Context.IntrusionSets, []string{"SPIDER"}) {
+			t.Errorf("%s (%s): context %+v", ind.ID, ind.Value, ind.Context)
+		}
+	}
+	if r.Report.Objects != 3 || r.Report.ByType["malware"] != 0 {
+		t.Errorf("seeded objects counted in the report: %+v", r.Report)
+	}
+	// The state of poll 2 still carries poll 1's objects plus the new relationship.
+	if s2 := poll2.ContextState(); !bytes.Contains(s2, []byte(id("relationship", 7))) || !bytes.Contains(s2, []byte(id("malware", 2))) {
+		t.Errorf("poll 2 state lacks objects:\n%s", s2)
+	}
+	if err := NewConverter(Options{}).LoadContextState([]byte("{bad")); err == nil {
+		t.Error("bad state accepted")
+	}
+	if err := NewConverter(Options{}).LoadContextState(nil); err != nil {
+		t.Errorf("empty state: %v", err)
+	}
+}

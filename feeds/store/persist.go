@@ -40,11 +40,15 @@ type persistedState struct {
 	Format      string                       `json:"format"`
 	Checkpoints map[string]map[string]string `json:"checkpoints"`
 	Status      map[string]*feedStatus       `json:"status"`
+	Blobs       map[string][]string          `json:"blobs,omitempty"` // feed -> blob names
 }
 
 // clone copies the maps (statuses are copied on write by updateStatus).
 func (p persistedState) clone() persistedState {
-	c := persistedState{Format: stateFormat, Checkpoints: make(map[string]map[string]string, len(p.Checkpoints)), Status: make(map[string]*feedStatus, len(p.Status))}
+	c := persistedState{Format: stateFormat, Checkpoints: make(map[string]map[string]string, len(p.Checkpoints)), Status: make(map[string]*feedStatus, len(p.Status)), Blobs: make(map[string][]string, len(p.Blobs))}
+	for f, names := range p.Blobs {
+		c.Blobs[f] = names // copied on write by SetBlob
+	}
 	for f, m := range p.Checkpoints {
 		cm := make(map[string]string, len(m))
 		for k, v := range m {
@@ -280,6 +284,8 @@ func (s *Store) load() error {
 			if err := os.Remove(p); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
+		case strings.HasPrefix(name, "blob-"):
+			// read on demand by Blob
 		case strings.HasPrefix(name, "feed-") && strings.HasSuffix(name, ".jsonl"):
 			bases[name] = true
 		case strings.HasPrefix(name, "feed-") && strings.HasSuffix(name, ".jsonl"+prevSuffix):
@@ -325,7 +331,7 @@ func (s *Store) load() error {
 
 func (s *Store) loadState() (persistedState, bool, error) {
 	cur := filepath.Join(s.dir, stateFile)
-	empty := persistedState{Format: stateFormat, Checkpoints: map[string]map[string]string{}, Status: map[string]*feedStatus{}}
+	empty := persistedState{Format: stateFormat, Checkpoints: map[string]map[string]string{}, Status: map[string]*feedStatus{}, Blobs: map[string][]string{}}
 	data, err := os.ReadFile(cur)
 	var curErr error
 	switch {

@@ -26,8 +26,11 @@
 //
 // The data directory holds one file per feed (feed-<hash>.jsonl: a header
 // line, one indicator JSON per line, and a trailer line with the count and
-// the SHA-256 of everything before it) and state.json (checkpoints and
-// feed status). Every mutating call writes before it returns: a temporary
+// the SHA-256 of everything before it), state.json (checkpoints, feed
+// status, and the names of blobs: opaque per-feed values such as a TAXII
+// collection's STIX context objects, see SetBlob) and one
+// blob-<hash>.bin per blob (a checksummed header line, then the value).
+// Every mutating call writes before it returns: a temporary
 // file is written and fsynced, the current file is renamed to <name>.prev,
 // the temporary file renamed into place and the directory fsynced. A crash
 // therefore leaves either the new file, or the previous one (as the file
@@ -198,6 +201,9 @@ func (s *Store) Feeds() []string {
 	for f := range s.state.Checkpoints {
 		set[f] = struct{}{}
 	}
+	for f := range s.state.Blobs {
+		set[f] = struct{}{}
+	}
 	out := make([]string, 0, len(set))
 	for f := range set {
 		out = append(out, f)
@@ -359,7 +365,7 @@ func (s *Store) ReplaceFeed(feed string, inds []*ioc.Indicator) (Change, error) 
 	return ch, nil
 }
 
-// RemoveFeed deletes a feed's indicators, checkpoints and status.
+// RemoveFeed deletes a feed's indicators, checkpoints, status and blobs.
 func (s *Store) RemoveFeed(feed string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -368,12 +374,19 @@ func (s *Store) RemoveFeed(feed string) error {
 	}
 	_, had := s.feeds[feed]
 	st := s.state.clone()
+	blobs := st.Blobs[feed]
 	delete(st.Checkpoints, feed)
 	delete(st.Status, feed)
+	delete(st.Blobs, feed)
 	if err := s.writeState(st); err != nil {
 		return err
 	}
 	s.state = st
+	for _, n := range blobs {
+		if err := s.removeFiles(blobFileName(feed, n)); err != nil {
+			return err
+		}
+	}
 	if err := s.removeFeedFiles(feed); err != nil {
 		return err
 	}

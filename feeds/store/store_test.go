@@ -625,3 +625,56 @@ func feedOf(s *Store, x *ioc.Indicator) string {
 	}
 	return "?"
 }
+
+func TestBlobs(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	if b, err := s.Blob("taxii", "stix-context"); b != nil || err != nil {
+		t.Fatalf("absent blob = %q, %v", b, err)
+	}
+	if err := s.SetBlob("taxii", "stix-context", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBlob("taxii", "stix-context", []byte(`[{"type":"malware"}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBlob("other", "x", []byte("keep")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetBlob("", "x", []byte("a")); err == nil {
+		t.Error("blob without feed accepted")
+	}
+	s.Close()
+	s = open(t, dir)
+	if b, err := s.Blob("taxii", "stix-context"); string(b) != `[{"type":"malware"}]` || err != nil {
+		t.Fatalf("after reopen: %q, %v", b, err)
+	}
+	// A corrupt current copy falls back to the previous one; both corrupt is an error naming the file.
+	p := filepath.Join(dir, blobFileName("taxii", "stix-context"))
+	truncate(t, p, 20)
+	if b, err := s.Blob("taxii", "stix-context"); string(b) != "v1" || err != nil {
+		t.Errorf("corrupt blob: %q, %v; want the previous copy", b, err)
+	}
+	truncate(t, p+".prev", 3)
+	if _, err := s.Blob("taxii", "stix-context"); err == nil || !strings.Contains(err.Error(), blobFileName("taxii", "stix-context")) {
+		t.Errorf("both corrupt: %v", err)
+	}
+	if err := s.SetBlob("taxii", "stix-context", nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Blob("taxii", "stix-context"); b != nil || err != nil {
+		t.Errorf("deleted blob = %q, %v", b, err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("deleted blob file still there: %v", err)
+	}
+	if err := s.RemoveFeed("other"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.Blob("other", "x"); b != nil {
+		t.Error("blob of a removed feed still there")
+	}
+	if _, err := os.Stat(filepath.Join(dir, blobFileName("other", "x"))); !os.IsNotExist(err) {
+		t.Errorf("blob file of a removed feed still there: %v", err)
+	}
+}
