@@ -652,6 +652,11 @@ func eqPred(c *Comparison, f field, lits []Literal) (*ioc.Expr, error) {
 				continue
 			}
 			pfx, isPrefix, err := parseIPValue(l.Str)
+			if err != nil && f.family == 0 {
+				if _, derr := ioc.NormalizeDomain(l.Str); derr == nil {
+					return nil, fmt.Errorf("%s: %q is a domain name; the event model has only addresses for connection endpoints", c, l.Str)
+				}
+			}
 			if err != nil || !familyOK(f, pfx.Addr()) {
 				continue
 			}

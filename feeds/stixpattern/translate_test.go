@@ -103,6 +103,7 @@ func TestTranslate(t *testing.T) {
 		{pattern: `[ipv4-addr:value IN ('10.0.0.1', 5)]`, unsupported: "set mixes"},
 		{pattern: `[ipv4-addr:value ISSUBSET 'bogus']`, unsupported: "not an IP address or CIDR prefix"},
 		{pattern: `[email-message:to_refs[0].value = 'a@example.com']`, unsupported: "no observable"},
+		{pattern: `[network-traffic:dst_ref.value = 'c2.example.org']`, unsupported: "is a domain name"},
 		{pattern: `[a:b = 1] AND [a:c = 2]`, unsupported: "observation operator AND", correlation: true},
 		{pattern: `[a:b = 1] FOLLOWEDBY [a:c = 2]`, unsupported: "observation operator FOLLOWEDBY", correlation: true},
 		{pattern: `[ipv4-addr:value = '198.51.100.1'] WITHIN 5 SECONDS`, unsupported: "qualifier WITHIN 5 SECONDS", correlation: true},
