@@ -3,6 +3,7 @@ package alert
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,15 +114,25 @@ func Sightings(a *Alert, who Identity) []Sighting {
 	if seen.IsZero() {
 		seen = a.Timestamp
 	}
-	var out []Sighting
+	// Group the enrichments by indicator id (they are sorted by Build, but
+	// an Alert may be assembled by hand).
+	sup := map[string]int64{}
+	var ids []string
 	for i := range a.Enrichments {
-		ind := a.Enrichments[i].Indicator
-		if i > 0 && a.Enrichments[i-1].Indicator.ID == ind.ID {
-			continue
+		en := &a.Enrichments[i]
+		id := en.Indicator.ID
+		if _, ok := sup[id]; !ok {
+			ids = append(ids, id)
 		}
-		ref := ind.ID
+		sup[id] = max(sup[id], en.SuppressedCount)
+	}
+	slices.Sort(ids)
+	msg := a.Message()
+	out := make([]Sighting, 0, len(ids))
+	for _, id := range ids {
+		ref := id
 		if !isSTIXID(ref) {
-			ref = "indicator--" + uuid5("indicator\x00"+ind.ID)
+			ref = "indicator--" + uuid5("indicator\x00"+id)
 		}
 		s := Sighting{
 			ID:               "sighting--" + uuid5("sighting\x00"+a.ID+"\x00"+ref),
@@ -129,24 +140,15 @@ func Sightings(a *Alert, who Identity) []Sighting {
 			Modified:         a.Timestamp,
 			FirstSeen:        seen,
 			LastSeen:         seen,
-			Count:            1,
+			Count:            1 + sup[id],
 			SightingOfRef:    ref,
 			WhereSightedRefs: []string{who.ID},
 			CreatedByRef:     who.ID,
-			Description:      a.Message(),
+			Description:      msg,
 			AlertID:          a.ID,
 		}
-		var sup int64
-		var since time.Time
-		for j := i; j < len(a.Enrichments) && a.Enrichments[j].Indicator.ID == ind.ID; j++ {
-			sup = max(sup, a.Enrichments[j].SuppressedCount)
-		}
-		if sup > 0 {
-			s.Count += sup
-			since = a.SuppressedSince
-		}
-		if !since.IsZero() && since.Before(s.FirstSeen) {
-			s.FirstSeen = since
+		if sup[id] > 0 && !a.SuppressedSince.IsZero() && a.SuppressedSince.Before(s.FirstSeen) {
+			s.FirstSeen = a.SuppressedSince
 		}
 		s.Count = min(s.Count, 999_999_999)
 		out = append(out, s)
