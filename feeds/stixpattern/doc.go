@@ -135,11 +135,17 @@
 // Exact on the event stream, given the event model (one connection,
 // process, file, e-mail, registry key, certificate per event; every
 // address, domain, URL, e-mail address of an event is its own object):
-// OR anywhere; AND between comparisons on network-traffic, process, file,
-// email-message, windows-registry-key, x509-certificate; AND across
-// different object types (never true, so reported Unsupported as "can
-// never match"); negation; IN; LIKE; MATCHES; ISSUBSET; ISSUPERSET with a
-// single address; EXISTS; port ordering.
+// OR anywhere (between comparisons and between observation expressions);
+// AND between comparisons on network-traffic, process, file,
+// email-message, windows-registry-key, x509-certificate; != and NOT
+// (some value fails the test; on ipv4-addr/ipv6-addr restricted to the
+// family with a prefix trick, since ioc address targets select both
+// families); IN and NOT IN; LIKE; MATCHES; ISSUBSET; ISSUPERSET of a
+// single address; EXISTS; port ordering; operands of a type the path can
+// never hold (false, or "exists" when negated). A disjunct that can
+// never match (AND across object types, a value no event can carry) is
+// dropped, and a pattern made only of such disjuncts is reported
+// Unsupported as "can never match an event".
 //
 // Approximated on the event stream (deliberately, to use the engine's
 // normalised observables; documented here and never silent):
@@ -156,6 +162,11 @@
 //     string equality with an ipv4-addr whose value is that CIDR;
 //   - hash-key spellings are unified ('SHA-256', SHA256, sha256 are one
 //     algorithm), where STIX paths are exact dictionary keys;
+//   - hash kinds carry no owner: x509-certificate:hashes and the process
+//     binary's hashes use the same kinds as file:hashes, so each also
+//     matches the other objects' hash observables of that algorithm;
+//   - roles of e-mail addresses are src for from_ref/sender_ref and dst for
+//     to/cc/bcc, as the event profiles are expected to assign them;
 //   - MATCHES and LIKE run on the event value as is, where STIX normalises
 //     values to NFC first (identical for NFC input, which is the norm);
 //   - values an event can never carry (an invalid IP, a hash of the wrong
@@ -169,8 +180,10 @@
 // AND of several comparisons on one multi-valued object (ipv4-addr,
 // ipv6-addr, domain-name, url, email-addr: the predicates cannot be bound
 // to the same observable); ordering comparisons on strings; ISSUPERSET
-// of a real prefix (events carry single addresses); MATCHES on a
-// directory path; regexes RE2 cannot compile; heterogeneous IN sets;
+// of a real prefix (events carry single addresses); a domain name as a
+// connection endpoint (network-traffic:dst_ref.value = 'c2.example');
+// LIKE/MATCHES on ipv4-addr:value / ipv6-addr:value (cannot be limited
+// to one family); MATCHES on a directory path; regexes RE2 cannot compile; heterogeneous IN sets;
 // patterns that can never match an event; everything needing correlation
 // across events (observation AND, FOLLOWEDBY, WITHIN, REPEATS,
 // START/STOP).
