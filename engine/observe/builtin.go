@@ -102,6 +102,8 @@ func ecsProfile() Profile {
 		fv("email.cc.address", kMail, rDst),
 		fv("email.bcc.address", kMail, rDst),
 		fv("email.subject", kText, rAny),
+		fv("email.attachments.file.name", kFN, rAny),
+		fx("http.request.referrer", 0, rAny, ExtractURL),
 		fv("registry.path", kReg, rAny),
 		fv("registry.key", kReg, rAny),
 	}
@@ -109,6 +111,7 @@ func ecsProfile() Profile {
 	f = append(f, hashFields("process.hash")...)
 	f = append(f, hashFields("process.parent.hash")...)
 	f = append(f, hashFields("dll.hash")...)
+	f = append(f, hashFields("email.attachments.file.hash")...)
 	// Winlogbeat ships Sysmon events as ECS with the original fields under winlog.event_data.
 	f = append(f, sysmonFields("winlog.event_data.")...)
 	return Profile{Name: "ecs", Format: FormatECS, Fields: f, TextFields: []string{"message", "error.message"}}
@@ -198,12 +201,15 @@ func eveProfile() Profile {
 		fx("http.url", 0, rDst, ExtractURL),
 		fx("http.http_port", 0, rDst, ExtractURLPort),
 		fx("http.http_refer", 0, rAny, ExtractURL),
+		fx("http.redirect", 0, rDst, ExtractURL),
 		fv("http.http_user_agent", kUA, rSrc),
 		// tls; tls.serial and tls.fingerprint are deliberately not mapped.
 		fv("tls.sni", kDom, rDst),
 		fv("tls.ja3.hash", ioc.KindJA3, rSrc),
 		fv("tls.ja3s.hash", ioc.KindJA3S, rDst),
 		fv("tls.ja4", ioc.KindJA4, rSrc),
+		fv("quic.sni", kDom, rDst),
+		fv("quic.ja4", ioc.KindJA4, rSrc),
 		// fileinfo
 		fv("fileinfo.md5", ioc.KindMD5, rAny),
 		fv("fileinfo.sha1", ioc.KindSHA1, rAny),

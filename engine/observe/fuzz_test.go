@@ -27,7 +27,7 @@ func FuzzObserveJSON(f *testing.F) {
 	f.Add([]byte(`{"Hashes":"MD5=44D88612FEA8A8F36DE82E1278ABB02F","QueryResults":"type:  5 a.example;::ffff:1.2.3.4;"}`))
 	f.Add([]byte(`{"a":01}`))
 	f.Add([]byte(`[`))
-	o, err := New(Options{MaxEventBytes: 1 << 22, MaxFields: 1 << 20, MaxDepth: 1 << 20})
+	o, err := New(Options{MaxEventBytes: 1 << 22, MaxFields: 1 << 20, MaxDepth: MaxDepthLimit})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -35,7 +35,7 @@ import (
 type Options struct {
 	MaxEventBytes int // longest event accepted; default 1 MiB
 	MaxFields     int // most JSON values (scalars and containers) in one event; default 4096
-	MaxDepth      int // deepest JSON nesting; default 32
+	MaxDepth      int // deepest JSON nesting; default 32, at most MaxDepthLimit
 	// MaxObservables caps the observables of one event (a 1 MiB line of
 	// addresses would otherwise give 100k); the rest are dropped and
 	// Result.Truncated is set. Default 4096.
@@ -53,6 +53,9 @@ const (
 	DefaultMaxFields      = 4096
 	DefaultMaxDepth       = 32
 	DefaultMaxObservables = 4096
+	// MaxDepthLimit bounds Options.MaxDepth (the walker recurses once per
+	// level), as encoding/json bounds its nesting.
+	MaxDepthLimit = 10000
 )
 
 // Result is what Observe found in one event. Observables, EventID and
@@ -132,6 +135,9 @@ func New(opts Options) (*Observer, error) {
 		if *lim.v == 0 {
 			*lim.v = lim.def
 		}
+	}
+	if o.maxDepth > MaxDepthLimit {
+		return nil, fmt.Errorf("observe: option MaxDepth = %d: above the limit of %d", o.maxDepth, MaxDepthLimit)
 	}
 	profiles := BuiltinProfiles()
 	for _, up := range opts.Profiles {

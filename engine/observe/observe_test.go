@@ -253,6 +253,9 @@ func TestErrors(t *testing.T) {
 	if err := capped.Observe([]byte("192.0.2.1"), FormatRaw, &res); err != nil || len(res.Observables) != 2 || res.Truncated {
 		t.Errorf("MaxObservables 3, small event: %v, %d observables, truncated %v", err, len(res.Observables), res.Truncated)
 	}
+	if _, err := New(Options{MaxDepth: MaxDepthLimit + 1}); err == nil || !strings.Contains(err.Error(), "MaxDepth = 10001") {
+		t.Errorf("New(MaxDepth 10001) = %v, want an error naming the option", err)
+	}
 	if _, err := New(Options{MaxDepth: -1}); err == nil || !strings.Contains(err.Error(), "MaxDepth") {
 		t.Errorf("New(MaxDepth -1) = %v, want an error naming the option", err)
 	}
