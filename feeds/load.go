@@ -500,8 +500,9 @@ func looksCSV(t []byte) bool {
 	return false
 }
 
-// LoadDir loads every regular file under dir (recursively, in name order,
-// hidden files and directories skipped) as one feed named opts.Feed
+// LoadDir loads every regular feed file under dir (recursively, in name
+// order; hidden files and directories skipped; files whose extension is
+// not a feed format's, such as README.md, skipped and reported) as one feed named opts.Feed
 // (default: the directory's base name). A directory holding manifest.json
 // is a MISP feed (manifest plus <uuid>.json events). All STIX files of the
 // directory go through one converter, so relationships in one file give
@@ -534,13 +535,22 @@ func LoadDir(dir string, opts LoadOptions) ([]*ioc.Indicator, LoadReport, error)
 		}
 		return nil
 	})
+	var rep LoadReport
+	kept := files[:0]
+	for _, p := range files {
+		if feedFileExt(p) {
+			kept = append(kept, p)
+		} else {
+			rep.addSkip(p, "not a feed file (extension not one of "+strings.Join(feedExts, " ")+", optionally .gz)")
+		}
+	}
+	files = kept
 	if err != nil {
 		return nil, LoadReport{}, fmt.Errorf("feeds: directory %s: %w", dir, err)
 	}
 	sort.Strings(files)
 	var (
 		all       []*ioc.Indicator
-		rep       LoadReport
 		stixData  [][]byte
 		stixNames []string
 	)
@@ -580,6 +590,23 @@ func LoadDir(dir string, opts LoadOptions) ([]*ioc.Indicator, LoadReport, error)
 	}
 	all = dedup(all, &rep)
 	return finish(all, rep, opts)
+}
+
+// feedExts are the extensions LoadDir reads (besides none at all).
+var feedExts = []string{".json", ".jsonl", ".ndjson", ".csv", ".txt", ".tsv", ".list", ".lst", ".stix"}
+
+func feedFileExt(p string) bool {
+	base := strings.TrimSuffix(strings.ToLower(filepath.Base(p)), ".gz")
+	ext := filepath.Ext(base)
+	if ext == "" {
+		return true
+	}
+	for _, e := range feedExts {
+		if ext == e {
+			return true
+		}
+	}
+	return false
 }
 
 // dedup keeps the first of indicators with the same id, kind, value and expression.

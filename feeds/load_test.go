@@ -199,6 +199,7 @@ func TestLoadDir(t *testing.T) {
 	write("list.txt", "a.example\nc2.example\n")
 	write("more.txt.gz", string(gz(t, []byte("a.example\nb.example\n"))))
 	write(".hidden/x.txt", "hidden.example\n")
+	write("README.md", "notes.example\n")
 	inds, rep, err := LoadDir(dir, LoadOptions{Feed: "mixed"})
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +218,7 @@ func TestLoadDir(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadDir:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if rep.Duplicates != 1 || len(rep.Files) != 4 {
+	if rep.Duplicates != 1 || len(rep.Files) != 4 || rep.SkippedCount != 1 || !strings.HasSuffix(rep.Skipped[0].Where, "README.md") {
 		t.Errorf("report: %+v", rep)
 	}
 
