@@ -132,12 +132,12 @@
 // whose operand type cannot match the path as false (or, negated, as
 // "exists").
 //
-// Exact on the event stream, given the event model (one connection,
-// process, file, e-mail, registry key, certificate per event; every
-// address, domain, URL, e-mail address of an event is its own object):
-// OR anywhere (between comparisons and between observation expressions);
-// AND between comparisons on network-traffic, process, file,
-// email-message, windows-registry-key, x509-certificate; != and NOT
+// Exact on the event stream, given the event model of engine/observe (one
+// connection and at most one e-mail message per event; every address,
+// domain, URL, e-mail address, file name, hash, process name of an event
+// is its own object): OR anywhere (between comparisons and between
+// observation expressions); AND between comparisons on network-traffic
+// or on email-message; != and NOT
 // (some value fails the test; on ipv4-addr/ipv6-addr restricted to the
 // family with a prefix trick, since ioc address targets select both
 // families); IN and NOT IN; LIKE; MATCHES; ISSUBSET; ISSUPERSET of a
@@ -165,8 +165,15 @@
 //   - hash kinds carry no owner: x509-certificate:hashes and the process
 //     binary's hashes use the same kinds as file:hashes, so each also
 //     matches the other objects' hash observables of that algorithm;
-//   - roles of e-mail addresses are src for from_ref/sender_ref and dst for
-//     to/cc/bcc, as the event profiles are expected to assign them;
+//   - e-mail roles come from the event profiles: from_ref and sender_ref
+//     test src addresses, which also include Reply-To; to/cc/bcc test dst;
+//   - a path tests every observable of its kind whatever event field it
+//     came from: file:name also matches DLL, attachment and Sysmon
+//     OriginalFileName/TargetFilename names; the directory of
+//     file:parent_directory_ref.path is taken from every file path,
+//     process images included; process:name also matches parent and
+//     source/target images (in STIX these are other process or file
+//     objects of the same observation, which the pattern would not name);
 //   - MATCHES and LIKE run on the event value as is, where STIX normalises
 //     values to NFC first (identical for NFC input, which is the norm);
 //   - values an event can never carry (an invalid IP, a hash of the wrong
@@ -177,9 +184,12 @@
 // paths without an observable (x509-certificate:serial_number, mac-addr,
 // user-account, artifact, software, mutex, autonomous-system, custom x-
 // objects, directory:path, list indexes [n], unknown hash algorithms);
-// AND of several comparisons on one multi-valued object (ipv4-addr,
-// ipv6-addr, domain-name, url, email-addr: the predicates cannot be bound
-// to the same observable); ordering comparisons on strings; ISSUPERSET
+// AND of several comparisons on one object of a type an event may hold
+// several of (file, process, windows-registry-key, x509-certificate,
+// ipv4-addr, ipv6-addr, domain-name, url, email-addr: ioc predicates
+// cannot be bound to the same observable, so [file:name = 'x' AND
+// file:hashes.MD5 = 'y'] is Unsupported while each comparison alone, or
+// their OR, is supported); ordering comparisons on strings; ISSUPERSET
 // of a real prefix (events carry single addresses); a domain name as a
 // connection endpoint (network-traffic:dst_ref.value = 'c2.example');
 // LIKE/MATCHES on ipv4-addr:value / ipv6-addr:value (cannot be limited

@@ -181,11 +181,24 @@ func (f field) caseFolded() bool {
 func (f field) target() ioc.Target { return ioc.Target{Kind: f.kind, Role: f.role} }
 
 // singletonTypes are the object types of which an event describes at
-// most one (one connection, one process, one file, ...): AND of
-// comparisons on such an object is exactly AND of predicates on the event.
+// most one, so that AND of comparisons on one such object is exactly AND
+// of predicates on the event: one connection (its src/dst endpoints and
+// ports), one e-mail message. Files and processes are not: an event
+// carries the process and its parent, loaded DLLs, attachments, each with
+// names and hashes of the same kinds.
 var singletonTypes = map[string]bool{
-	"network-traffic": true, "process": true, "file": true, "email-message": true,
-	"windows-registry-key": true, "x509-certificate": true,
+	"network-traffic": true, "email-message": true,
+}
+
+// severalReason explains why AND on an object type is not expressible.
+func severalReason(typ string) string {
+	switch typ {
+	case "file":
+		return "an event may carry several files (process image, parent image, loaded DLLs, attachments) with names and hashes of the same kinds"
+	case "process":
+		return "an event carries the process and its parent with names and command lines of the same kinds"
+	}
+	return "an event may carry several " + typ + " values"
 }
 
 // pathKey renders a path as "type:a.b[*].c" with keys unquoted.
@@ -494,7 +507,7 @@ func translateFor(d *ComparisonExpr, typ string) (*ioc.Expr, error) {
 			all = append(all, e)
 		}
 		if !singletonTypes[typ] {
-			return nil, fmt.Errorf("%s: AND of comparisons on one %s object cannot be expressed per event (an event may carry several %s values and ioc predicates cannot be bound to the same one)", d, typ, typ)
+			return nil, fmt.Errorf("%s: AND of comparisons on one %s object cannot be expressed per event: %s, and ioc predicates cannot be bound to the same one", d, typ, severalReason(typ))
 		}
 		return ioc.And(all...), nil
 	}
