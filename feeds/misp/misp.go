@@ -163,6 +163,7 @@ type attribute struct {
 	Comment   string     `json:"comment"`
 	Timestamp flexString `json:"timestamp"`
 	Tag       []tag      `json:"Tag"`
+	Galaxy    []galaxy   `json:"Galaxy"`
 }
 
 type object struct {
@@ -359,6 +360,19 @@ func tagNames(ts []tag) []string {
 	return out
 }
 
+// galaxyTags returns the tag names of galaxy clusters.
+func galaxyTags(gs []galaxy) []string {
+	var out []string
+	for _, g := range gs {
+		for _, c := range g.GalaxyCluster {
+			if c.TagName != "" {
+				out = append(out, c.TagName)
+			}
+		}
+	}
+	return out
+}
+
 func unixTime(s string) time.Time {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n <= 0 {
@@ -401,14 +415,7 @@ func uniqTech(s []ioc.Technique) []ioc.Technique {
 func convertEvent(ev *event, o Options) ([]*ioc.Indicator, Report) {
 	rep := Report{Events: 1}
 	conf, sev := confidence(string(ev.ThreatLevelID), o.Confidence)
-	evTags := tagNames(ev.Tag)
-	for _, g := range ev.Galaxy {
-		for _, c := range g.GalaxyCluster {
-			if c.TagName != "" {
-				evTags = append(evTags, c.TagName)
-			}
-		}
-	}
+	evTags := append(tagNames(ev.Tag), galaxyTags(ev.Galaxy)...)
 	var out []*ioc.Indicator
 	do := func(a *attribute, where, objName string) {
 		rep.Attributes++
@@ -450,7 +457,7 @@ func convertEvent(ev *event, o Options) ([]*ioc.Indicator, Report) {
 		}
 		var labels []string
 		applyTags(evTags, &labels, &base.Context)
-		applyTags(tagNames(a.Tag), &labels, &base.Context)
+		applyTags(append(tagNames(a.Tag), galaxyTags(a.Galaxy)...), &labels, &base.Context)
 		if a.Category != "" {
 			labels = append(labels, "misp-category:"+a.Category)
 		}

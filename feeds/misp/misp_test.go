@@ -211,3 +211,13 @@ func FuzzMISPEvent(f *testing.F) {
 		}
 	})
 }
+
+func TestAttributeGalaxy(t *testing.T) {
+	inds, _, err := ParseEvents(read(t, "event.json"), Options{Feed: "misp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := inds[1]; ip.Value != "203.0.113.66" || !reflect.DeepEqual(ip.Context.Malware, []string{"SampleRAT"}) {
+		t.Errorf("attribute galaxy not applied: %+v", ip.Context)
+	}
+}
