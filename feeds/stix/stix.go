@@ -231,10 +231,42 @@ func (c *Converter) Add(raw json.RawMessage) error {
 	}
 	o.Objects = nil
 	if o.Type != "indicator" {
-		o.raw = append(json.RawMessage(nil), raw...)
+		o.raw = o.minimal()
 	}
 	c.objects[o.ID] = &o
 	return nil
+}
+
+// minimal re-encodes a context object with only the properties the
+// converter uses, so that ContextState stays small (an ATT&CK
+// attack-pattern's description and detection text are dropped).
+func (o *object) minimal() json.RawMessage {
+	type ref struct {
+		SourceName string `json:"source_name"`
+		ExternalID string `json:"external_id,omitempty"`
+	}
+	m := struct {
+		Type               string `json:"type"`
+		ID                 string `json:"id"`
+		SpecVersion        string `json:"spec_version,omitempty"`
+		Created            string `json:"created,omitempty"`
+		Modified           string `json:"modified,omitempty"`
+		Revoked            bool   `json:"revoked,omitempty"`
+		Name               string `json:"name,omitempty"`
+		ExternalReferences []ref  `json:"external_references,omitempty"`
+		RelationshipType   string `json:"relationship_type,omitempty"`
+		SourceRef          string `json:"source_ref,omitempty"`
+		TargetRef          string `json:"target_ref,omitempty"`
+	}{o.Type, o.ID, o.SpecVersion, o.Created, o.Modified, o.Revoked, o.Name, nil, o.RelationshipType, o.SourceRef, o.TargetRef}
+	if o.Type == "attack-pattern" {
+		for _, r := range o.ExternalReferences {
+			if r.ExternalID != "" && strings.HasPrefix(r.SourceName, "mitre-") {
+				m.ExternalReferences = append(m.ExternalReferences, ref{r.SourceName, r.ExternalID})
+			}
+		}
+	}
+	b, _ := json.Marshal(m) // strings and bools only: cannot fail
+	return b
 }
 
 // ContextState returns the context objects added so far (every relevant
