@@ -400,14 +400,17 @@ func (o *Observer) buildURL() {
 
 // observeRaw handles one raw text line.
 func (o *Observer) observeRaw(event []byte) error {
-	ctl := 0
+	ctl, high := 0, false
 	for i, c := range event {
-		if c == 0 {
-			return newError(ErrBinary, FormatRaw, i, "NUL byte")
+		if c < 0x20 {
+			if c == 0 {
+				return newError(ErrBinary, FormatRaw, i, "NUL byte")
+			}
+			if c != '\t' && c != '\n' && c != '\r' && c != 0x1b {
+				ctl++
+			}
 		}
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != 0x1b {
-			ctl++
-		}
+		high = high || c >= utf8.RuneSelf
 	}
 	if ctl > 0 && ctl*10 > len(event) {
 		return newError(ErrBinary, FormatRaw, -1, "%d control bytes in %d", ctl, len(event))
@@ -416,7 +419,7 @@ func (o *Observer) observeRaw(event []byte) error {
 	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 		line = line[:len(line)-1]
 	}
-	if !utf8.Valid(line) {
+	if high && !utf8.Valid(line) {
 		start := len(o.vbuf)
 		o.vbuf = appendValidUTF8(o.vbuf, line)
 		line = o.vslice(start)

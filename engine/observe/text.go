@@ -49,6 +49,12 @@ var tokenByte = func() (t [256]bool) {
 	return t
 }()
 
+// tokenMark flags the token bytes that make a token worth classifying.
+var tokenMark = func() (t [256]byte) {
+	t['.'], t[':'], t['@'] = 1, 1, 1
+	return t
+}()
+
 // urlEnd marks bytes that end a URL in free text.
 var urlEnd = func() (t [256]bool) {
 	for c := 0; c <= ' '; c++ {
@@ -143,8 +149,13 @@ func (o *Observer) scanText(s []byte, r ioc.Role, field string) {
 			continue
 		}
 		start := i
+		var marks byte
 		for i < len(s) && tokenByte[s[i]] {
+			marks |= tokenMark[s[i]]
 			i++
+		}
+		if marks == 0 && i-start < 32 {
+			continue // no '.', ':' or '@' and too short for a hash: nothing to find
 		}
 		for sp < len(o.spans) && o.spans[sp].hi <= start {
 			sp++
