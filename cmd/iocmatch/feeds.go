@@ -240,7 +240,8 @@ func runFeedsPull(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "Usage: iocmatch feeds pull --taxii URL [--api-root R] (--collection ID | --all) [flags]\n\n"+
 			"Pulls STIX objects from TAXII collections, converts indicators to the engine model and writes them\n"+
 			"as JSON lines (the format 'iocmatch match --indicators' reads). Secrets are read from environment\n"+
-			"variables or files, never from flags.\n\nFlags:\n")
+			"variables or files, never from flags. A collection that fails fails the pull, and nothing is written;\n"+
+			"the summary gives each collection's checkpoint to pass as --added-after next time.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

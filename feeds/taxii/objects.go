@@ -74,7 +74,9 @@ type Page struct {
 	// DateAddedFirst and DateAddedLast come from the
 	// X-TAXII-Date-Added-First/Last headers; zero when absent. After
 	// processing a page, DateAddedLast (when set) is the value to store
-	// as the collection's added_after checkpoint.
+	// as the collection's added_after checkpoint. (added_after is
+	// exclusive: objects the server added at exactly that instant but
+	// had not delivered yet are missed; TAXII offers no way around it.)
 	DateAddedFirst time.Time
 	DateAddedLast  time.Time
 	// Range is the 2.0 Content-Range of a 206 page; nil otherwise.
