@@ -54,9 +54,18 @@ func lower(c byte) byte {
 	return c
 }
 
+var lowerTab = func() (t [256]byte) {
+	for i := range t {
+		t[i] = lower(byte(i))
+	}
+	return t
+}()
+
 func appendLower(dst, s []byte) []byte {
-	for _, c := range s {
-		dst = append(dst, lower(c))
+	n := len(dst)
+	dst = append(dst, s...)
+	for i := n; i < len(dst); i++ {
+		dst[i] = lowerTab[dst[i]]
 	}
 	return dst
 }
