@@ -183,6 +183,20 @@ func (r *LoadReport) Merge(o LoadReport) {
 	r.Expired += o.Expired
 }
 
+// UnsupportedCounts groups Unsupported by pattern type and reason
+// ("sigma: pattern type \"sigma\" is not evaluated on the event stream" -> 3),
+// for a log line or a status page.
+func (r LoadReport) UnsupportedCounts() map[string]int {
+	if len(r.Unsupported) == 0 {
+		return nil
+	}
+	m := make(map[string]int)
+	for _, u := range r.Unsupported {
+		m[u.PatternType+": "+u.Reason]++
+	}
+	return m
+}
+
 // String is a one-line summary: "3 files, 120 records, 98 indicators
 // (domain 40, ipv4 58), 2 skipped, 1 unsupported pattern, ...".
 func (r LoadReport) String() string {

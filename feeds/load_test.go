@@ -253,6 +253,10 @@ func TestReportString(t *testing.T) {
 	if got := r.String(); got != want {
 		t.Errorf("String() =\n%s\nwant\n%s", got, want)
 	}
+	u := LoadReport{Unsupported: []PatternIssue{{PatternType: "sigma", Reason: "r1"}, {PatternType: "sigma", Reason: "r1"}, {PatternType: "stix", Reason: "r2"}}}
+	if got := u.UnsupportedCounts(); !reflect.DeepEqual(got, map[string]int{"sigma: r1": 2, "stix: r2": 1}) {
+		t.Errorf("UnsupportedCounts = %v", got)
+	}
 	var m LoadReport
 	m.Merge(r)
 	m.Merge(r)
