@@ -18,6 +18,29 @@
 // not allocate; rare inputs (non-ASCII domains, unusual URLs) take a slow
 // path through ioc.Normalize that does.
 //
+// Detection (FormatAuto): an event whose first non-space byte is '{' is
+// JSON, anything else a raw line. A JSON event is EVE if it has
+// event_type and one of src_ip, dest_ip, flow_id, timestamp; Zeek if it
+// has ts and one of uid, fuid, id.orig_h, id_orig_h, _path,
+// certificate.serial/subject; ECS if it has ecs.version; Sysmon if it has
+// a Sysmon or Windows key (EventID, Image, Hashes, UtcTime, ProcessGuid,
+// Channel, EventData.*, event_data.*, winlog.*); ECS otherwise. Winlogbeat
+// events (ECS with winlog.event_data) are ECS, and the ECS profile maps
+// the Sysmon fields under winlog.event_data too.
+//
+// Fields: a path is the dotted key path, the same for nested objects and
+// dotted keys; array elements share their array's path. Observable.Field
+// is the mapped path, a string of the profile (never built per event).
+// Zeek http host+uri, EVE http.hostname+http.url and ECS url.domain+url.path
+// are joined into a URL (http unless a url-scheme field says otherwise,
+// the port from a url-port field when the host has none), emitted with
+// the path's field name, without allocating on the fast path.
+//
+// Not handled: Windows XML-to-JSON EventData given as name/value pairs
+// ({"Data":[{"@Name":"Image","#text":...}]}): flatten them upstream;
+// defanged indicators in text (hxxp://,
+// evil[.]com); IDN names in free text (IDN hosts of URLs are handled).
+//
 // An Observer is not safe for concurrent use: use one per worker
 // goroutine. The observables it returns alias its buffers and the event.
 package observe
