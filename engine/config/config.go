@@ -149,6 +149,7 @@ type Stream struct {
 	NakDelay                time.Duration `yaml:"nak_delay"`                 // redelivery delay after a transient failure; default 2s
 	MaxEventBytes           ByteSize      `yaml:"max_event_bytes"`           // larger events are dead-lettered; default 1MiB
 	DefaultFormat           string        `yaml:"default_format"`            // when the subject names none: auto, ecs, zeek, eve, sysmon, raw; default "auto"
+	Replicas                int           `yaml:"replicas"`                  // replicas of the streams iocmatch creates: 1 (default, single server) to 5; 3 on a cluster
 }
 
 // EffectiveWorkers returns Workers, or GOMAXPROCS when Workers is 0.
@@ -351,6 +352,7 @@ func Default() Config {
 			NakDelay:                2 * time.Second,
 			MaxEventBytes:           1 * MiB,
 			DefaultFormat:           "auto",
+			Replicas:                1,
 		},
 		DataDir: "./data",
 		Match: Match{

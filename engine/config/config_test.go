@@ -86,6 +86,7 @@ func TestGoodFull(t *testing.T) {
 	want.Stream.BatchSize = 512
 	want.Stream.BatchWait = 20 * time.Millisecond
 	want.Stream.Workers = 4
+	want.Stream.Replicas = 3
 	want.Stream.MaxEventBytes = 2 * MiB
 	want.Stream.EventsMaxBytes = 10 * 1000 * 1000 * 1000
 	want.DataDir = "/var/lib/iocmatch"

@@ -312,6 +312,12 @@ func (c Config) validateStream(p *problems) {
 		p.add("stream.max_event_bytes", "must be positive, got %d", int64(s.MaxEventBytes))
 	}
 	p.oneOf("stream.default_format", s.DefaultFormat, "auto", "ecs", "zeek", "eve", "sysmon", "raw")
+	if s.Replicas < 1 || s.Replicas > 5 {
+		p.add("stream.replicas", "must be between 1 and 5, got %d", s.Replicas)
+	}
+	if s.Replicas > 1 && c.NATS.URL == "" {
+		p.add("stream.replicas", "%d needs a NATS cluster (set nats.url); the embedded server is a single node", s.Replicas)
+	}
 }
 
 func validFeedName(s string) bool {
