@@ -59,6 +59,7 @@ func TestFaults(t *testing.T) {
 		cfg        func(*Config)
 		wantErr    []string // substrings; nil: success with all objects
 		wantSleeps []time.Duration
+		wantLog    string // substring of the debug log
 	}{
 		{name: "429 with Retry-After seconds", faults: []fault{respond(429, "", "", "Retry-After", "7")},
 			wantSleeps: []time.Duration{7 * time.Second}},
@@ -96,7 +97,8 @@ func TestFaults(t *testing.T) {
 			wantErr: []string{"status 403: Forbidden for this collection: ask your admin (error_code E403)", "page 1"}},
 		{name: "plain text 400", faults: []fault{respond(400, "text/plain", "bad request, really")},
 			wantErr: []string{"status 400 Bad Request", "bad request, really"}},
-		{name: "wrong content type tolerated", faults: []fault{respond(200, "text/plain", `{"more": false, "objects": [{"type": "indicator", "id": "indicator--1"}]}`)}},
+		{name: "wrong content type tolerated", faults: []fault{respond(200, "text/plain", `{"more": false, "objects": [{"type": "indicator", "id": "indicator--1"}]}`)},
+			wantLog: `"content_type":"text/plain","message":"taxii: unexpected Content-Type, decoding the body as JSON anyway"`},
 		{name: "body over the limit (Content-Length)", faults: []fault{respond(200, MediaTAXII21, `{"objects": [`+strings.Repeat(`{"a":1},`, 200)+`{}]}`)},
 			cfg:     func(c *Config) { c.MaxResponseBytes = 1000 },
 			wantErr: []string{"exceeds the limit of 1000 bytes", "/api1/collections/c1/objects/", "page 1"}},
@@ -132,7 +134,7 @@ func TestFaults(t *testing.T) {
 			f := newFake(t, Version21)
 			f.addCollection("/api1/", "c1", objs...)
 			srv := f.start()
-			c, sl, _ := testClient(t, srv.URL, func(c *Config) {
+			c, sl, logs := testClient(t, srv.URL, func(c *Config) {
 				c.Version = Version21
 				if tc.cfg != nil {
 					tc.cfg(c)
@@ -158,6 +160,9 @@ func TestFaults(t *testing.T) {
 						t.Errorf("error %q does not contain %q", err, s)
 					}
 				}
+			}
+			if tc.wantLog != "" && !strings.Contains(logs.String(), tc.wantLog) {
+				t.Errorf("log lacks %s:\n%s", tc.wantLog, logs)
 			}
 			if got := sl.all(); !slices.Equal(got, tc.wantSleeps) {
 				t.Errorf("sleeps %v, want %v", got, tc.wantSleeps)
