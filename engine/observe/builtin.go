@@ -265,8 +265,11 @@ func sysmonProfile() Profile {
 		fx("EventTime", 0, rAny, ExtractTimestamp),
 		fx("TimeCreated", 0, rAny, ExtractTimestamp),
 		fx("@timestamp", 0, rAny, ExtractTimestamp),
+		// evtx_dump-style JSON: {"Event":{"System":{...},"EventData":{...}}}
+		fx("Event.System.EventRecordID", 0, rAny, ExtractEventID),
+		fx("Event.System.TimeCreated.#attributes.SystemTime", 0, rAny, ExtractTimestamp),
 	}
-	for _, p := range []string{"", "EventData.", "event_data.", "winlog.event_data."} {
+	for _, p := range []string{"", "EventData.", "event_data.", "winlog.event_data.", "Event.EventData."} {
 		f = append(f, sysmonFields(p)...)
 	}
 	return Profile{Name: "sysmon", Format: FormatSysmon, Fields: f}
@@ -299,6 +302,7 @@ var signatures = []struct {
 	{"UtcTime", sigSysmon}, {"ProcessGuid", sigSysmon}, {"Channel", sigSysmon},
 	{"EventData.UtcTime", sigSysmon}, {"EventData.Image", sigSysmon}, {"EventData.ProcessGuid", sigSysmon},
 	{"event_data.UtcTime", sigSysmon}, {"event_data.Image", sigSysmon}, {"event_data.ProcessGuid", sigSysmon},
+	{"Event.System.EventID", sigSysmon}, {"Event.System.Channel", sigSysmon}, {"Event.EventData.UtcTime", sigSysmon},
 	{"winlog.event_id", sigSysmon}, {"winlog.channel", sigSysmon}, {"winlog.provider_name", sigSysmon},
 }
 

@@ -24,7 +24,8 @@
 // has ts and one of uid, fuid, id.orig_h, id_orig_h, _path,
 // certificate.serial/subject; ECS if it has ecs.version; Sysmon if it has
 // a Sysmon or Windows key (EventID, Image, Hashes, UtcTime, ProcessGuid,
-// Channel, EventData.*, event_data.*, winlog.*); ECS otherwise. Winlogbeat
+// Channel, EventData.*, event_data.*, winlog.*, Event.System.*); ECS
+// otherwise. Winlogbeat
 // events (ECS with winlog.event_data) are ECS, and the ECS profile maps
 // the Sysmon fields under winlog.event_data too.
 //
@@ -325,6 +326,9 @@ func (o *Observer) extract(fm *FieldMap, v []byte, num bool) {
 		default:
 			return
 		}
+	}
+	if t := trimSpace(v); len(t) == 1 && t[0] == '-' {
+		return // the "no value" marker of Sysmon, Zeek and web logs
 	}
 	switch fm.As {
 	case ExtractValue:
