@@ -42,10 +42,19 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	automaton := opts.Automaton
+	switch automaton {
+	case "":
+		automaton = AutomatonCompact
+	case AutomatonCompact, AutomatonCloudflare:
+	default:
+		return nil, fmt.Errorf("match: unknown automaton %q (want %q or %q)", opts.Automaton, AutomatonCompact, AutomatonCloudflare)
+	}
 
 	s := &Snapshot{inds: make([]*ioc.Indicator, 0, len(inds))}
 	s.stats.ByKind = make(map[ioc.Kind]int)
 	s.stats.CIDR = cidrName
+	s.stats.Automaton = automaton
 	s.stats.Bloom = !co.noBloom
 
 	var rb refBuilder
@@ -162,7 +171,11 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 		s.stats.CIDRPrefixes = len(prefixes)
 	}
 	if len(patterns) > 0 {
-		s.subs = newCFMatcher(patterns)
+		if automaton == AutomatonCloudflare {
+			s.subs = newCFMatcher(patterns)
+		} else {
+			s.subs = newACMatcher(patterns)
+		}
 		s.subRefs = make([]int32, len(patterns))
 		for i, p := range patterns {
 			s.subRefs[i] = substrs[p]

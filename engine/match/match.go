@@ -57,6 +57,13 @@ type Options struct {
 	// to the exact set. Results are identical either way; see the package
 	// benchmarks for which is faster on your data.
 	DisableBloom bool
+	// Automaton selects the Aho-Corasick implementation for substring
+	// indicators: "compact" (the default, this package's own automaton:
+	// allocation-free when nothing matches, ~16 bytes per trie node) or
+	// "cloudflare" (github.com/cloudflare/ahocorasick: ~4 KiB per trie
+	// node, and its thread-safe matching allocates whenever the GC has
+	// emptied its sync.Pool). Results are identical.
+	Automaton string
 	// Clock times Compile for Stats.CompileDuration; nil means time.Now.
 	Clock func() time.Time
 }
@@ -65,6 +72,8 @@ type Options struct {
 const (
 	CIDRBart      = "bart"
 	CIDRCIDRanger = "cidranger"
+	AutomatonCompact    = "compact"
+	AutomatonCloudflare = "cloudflare"
 	// DefaultBloomFPRate is the default Options.BloomFPRate.
 	DefaultBloomFPRate = 0.01
 )
@@ -92,6 +101,7 @@ type Stats struct {
 	SubstringPatterns      int           // distinct patterns in the Aho-Corasick automaton
 	CIDRPrefixes           int           // distinct prefixes in the CIDR table
 	CIDR                   string        // the CIDR table implementation
+	Automaton              string        // the Aho-Corasick implementation
 	Bloom                  bool          // whether Bloom pre-filters are used
 	CompileDuration        time.Duration // wall time of Compile
 	// ApproxBytes estimates the heap the Snapshot holds beyond the

@@ -104,8 +104,9 @@ func TestMatchSemantics(t *testing.T) {
 		cmpd("c-not", ioc.Not(ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindText}, Op: ioc.PredExists}))),
 		cmpd("c-domain-eq-exact", ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindDomain}, Op: ioc.PredEq, Values: []string{"EXACT.example."}})),
 	}
-	for _, cidr := range []string{CIDRBart, CIDRCIDRanger} {
-		s, err := Compile(inds, Options{CIDR: cidr})
+	for _, opts := range []Options{{CIDR: CIDRBart}, {CIDR: CIDRCIDRanger, Automaton: AutomatonCloudflare}} {
+		cidr := opts.CIDR
+		s, err := Compile(inds, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,6 +208,7 @@ func TestCompileErrors(t *testing.T) {
 		{"observable kind", []*ioc.Indicator{{ID: "port", Kind: ioc.KindPort, Value: "80"}}, Options{}, "port"},
 		{"cidr impl", []*ioc.Indicator{good}, Options{CIDR: "patricia"}, `"patricia"`},
 		{"fp rate", []*ioc.Indicator{good}, Options{BloomFPRate: 1.5}, "out of range"},
+		{"automaton", []*ioc.Indicator{good}, Options{Automaton: "re2"}, `"re2"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

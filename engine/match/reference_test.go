@@ -525,9 +525,10 @@ func TestMatchAgainstReference(t *testing.T) {
 		{Options{CIDR: CIDRBart}, nEvents},
 		{Options{CIDR: CIDRCIDRanger}, nEvents},
 		{Options{CIDR: CIDRBart, DisableBloom: true}, nEvents / 5},
+		{Options{CIDR: CIDRBart, Automaton: AutomatonCloudflare}, nEvents / 5},
 	} {
 		opts := tc.opts
-		t.Run(fmt.Sprintf("%s/bloom=%v", opts.CIDR, !opts.DisableBloom), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/bloom=%v/%s", opts.CIDR, !opts.DisableBloom, opts.Automaton), func(t *testing.T) {
 			s, err := Compile(inds, opts)
 			if err != nil {
 				t.Fatal(err)

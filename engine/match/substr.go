@@ -48,3 +48,145 @@ func (c *cfMatcher) matchAll(v []byte) []int { return c.m.MatchThreadSafe(v) }
 
 // approxBytes: 2*256 pointers plus a few words per node, an upper bound.
 func (c *cfMatcher) approxBytes() int64 { return int64(c.nodes) * (2*256*8 + 64) }
+
+// acMatcher is iocmatch's own compact Aho-Corasick automaton, the default.
+// Compared with cfMatcher it never allocates when nothing matches (no
+// sync.Pool whose contents the GC drops), never mutates itself while
+// matching, and stores edges in flat sorted arrays (~10 bytes per trie
+// node instead of ~4 KiB), with a dense table for the root only.
+//
+// States are int32; state 0 is the root.
+type acMatcher struct {
+	root      [256]int32 // root transitions; 0 means "stay at root"
+	edgeStart []int32    // edges of state s: [edgeStart[s], edgeStart[s+1])
+	edgeByte  []byte     // sorted per state
+	edgeNext  []int32
+	fail      []int32 // failure link
+	out       []int32 // pattern ending at the state, or -1
+	dict      []int32 // nearest state on the failure chain with out >= 0, or 0
+}
+
+// newACMatcher builds the automaton for distinct, non-empty patterns.
+func newACMatcher(patterns []string) *acMatcher {
+	// Build the trie with temporary per-state child maps.
+	children := []map[byte]int32{{}}
+	out := []int32{-1}
+	for pi, p := range patterns {
+		s := int32(0)
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			t, ok := children[s][c]
+			if !ok {
+				t = int32(len(children))
+				children = append(children, map[byte]int32{})
+				out = append(out, -1)
+				children[s][c] = t
+			}
+			s = t
+		}
+		out[s] = int32(pi)
+	}
+	n := len(children)
+	m := &acMatcher{
+		edgeStart: make([]int32, n+1),
+		fail:      make([]int32, n),
+		out:       out,
+		dict:      make([]int32, n),
+	}
+	// Flatten edges, sorted by byte.
+	for s := 0; s < n; s++ {
+		m.edgeStart[s] = int32(len(m.edgeByte))
+		for c := 0; c < 256; c++ {
+			if t, ok := children[s][byte(c)]; ok {
+				m.edgeByte = append(m.edgeByte, byte(c))
+				m.edgeNext = append(m.edgeNext, t)
+			}
+		}
+	}
+	m.edgeStart[n] = int32(len(m.edgeByte))
+	for c, t := range children[0] {
+		m.root[c] = t
+	}
+	// Failure and dictionary links, breadth first.
+	queue := make([]int32, 0, n)
+	for _, t := range children[0] {
+		queue = append(queue, t) // fail = 0, dict = 0
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for i := m.edgeStart[s]; i < m.edgeStart[s+1]; i++ {
+			c, t := m.edgeByte[i], m.edgeNext[i]
+			m.fail[t] = m.step(m.fail[s], c)
+			f := m.fail[t]
+			if m.out[f] >= 0 {
+				m.dict[t] = f
+			} else {
+				m.dict[t] = m.dict[f]
+			}
+			queue = append(queue, t)
+		}
+	}
+	return m
+}
+
+// edge returns the child of s on c, or -1.
+func (m *acMatcher) edge(s int32, c byte) int32 {
+	lo, hi := m.edgeStart[s], m.edgeStart[s+1]
+	for hi-lo > 8 {
+		mid := lo + (hi-lo)/2
+		if m.edgeByte[mid] < c {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	for i := lo; i < hi; i++ {
+		if m.edgeByte[i] == c {
+			return m.edgeNext[i]
+		}
+	}
+	return -1
+}
+
+// step is the automaton's transition function.
+func (m *acMatcher) step(s int32, c byte) int32 {
+	for s != 0 {
+		if t := m.edge(s, c); t >= 0 {
+			return t
+		}
+		s = m.fail[s]
+	}
+	return m.root[c]
+}
+
+func (m *acMatcher) matchAll(v []byte) []int {
+	var hits []int
+	s := int32(0)
+	for _, c := range v {
+		s = m.step(s, c)
+		if m.out[s] < 0 && m.dict[s] == 0 {
+			continue
+		}
+		for t := s; t != 0; t = m.dict[t] {
+			if p := int(m.out[t]); p >= 0 && !containsInt(hits, p) {
+				hits = append(hits, p)
+			}
+		}
+	}
+	return hits
+}
+
+func containsInt(s []int, x int) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *acMatcher) approxBytes() int64 {
+	n := int64(len(m.fail))
+	return 256*4 + n*(4+4+4+4) + int64(len(m.edgeByte))*(1+4)
+}
