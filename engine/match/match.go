@@ -70,8 +70,8 @@ type Options struct {
 
 // Default option values.
 const (
-	CIDRBart      = "bart"
-	CIDRCIDRanger = "cidranger"
+	CIDRBart            = "bart"
+	CIDRCIDRanger       = "cidranger"
 	AutomatonCompact    = "compact"
 	AutomatonCloudflare = "cloudflare"
 	// DefaultBloomFPRate is the default Options.BloomFPRate.
