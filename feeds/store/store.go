@@ -141,7 +141,8 @@ type Store struct {
 	closed  bool
 	feeds   map[string]*feedData
 	state   persistedState
-	all     []*ioc.Indicator // every stored indicator, by feed then id; rebuilt on change
+	sorted  map[string][]*ioc.Indicator // per feed, by id; recomputed for the feeds a change touches
+	all     []*ioc.Indicator            // every stored indicator, by feed then id
 	version atomic.Uint64
 }
 
@@ -161,10 +162,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, opts: opts, lock: lock, feeds: make(map[string]*feedData)}
+	s := &Store{dir: dir, opts: opts, lock: lock, feeds: make(map[string]*feedData), sorted: make(map[string][]*ioc.Indicator)}
 	if err := s.load(); err != nil {
 		unlockDir(lock)
 		return nil, err
+	}
+	for f := range s.feeds {
+		s.sortFeed(f)
 	}
 	s.rebuild()
 	s.version.Store(1)
@@ -310,7 +314,7 @@ func (s *Store) ApplyIncremental(feed string, inds []*ioc.Indicator, revoked []s
 	}
 	s.feeds[feed] = next
 	if ch.Changed() {
-		s.changed()
+		s.changed(feed)
 	}
 	return ch, nil
 }
@@ -361,7 +365,7 @@ func (s *Store) ReplaceFeed(feed string, inds []*ioc.Indicator) (Change, error) 
 		return Change{}, err
 	}
 	s.feeds[feed] = next
-	s.changed()
+	s.changed(feed)
 	return ch, nil
 }
 
@@ -392,7 +396,7 @@ func (s *Store) RemoveFeed(feed string) error {
 	}
 	delete(s.feeds, feed)
 	if had {
-		s.changed()
+		s.changed(feed)
 	}
 	return nil
 }
@@ -407,6 +411,7 @@ func (s *Store) Sweep(now time.Time) (int, error) {
 		return 0, ErrClosed
 	}
 	removed := 0
+	var touched []string
 	names := make([]string, 0, len(s.feeds))
 	for f := range s.feeds {
 		names = append(names, f)
@@ -447,15 +452,16 @@ func (s *Store) Sweep(now time.Time) (int, error) {
 		}
 		if err := s.writeFeed(feed, next); err != nil {
 			if removed > 0 {
-				s.changed()
+				s.changed(touched...)
 			}
 			return removed, err
 		}
 		s.feeds[feed] = next
 		removed += n
+		touched = append(touched, feed)
 	}
 	if removed > 0 {
-		s.changed()
+		s.changed(touched...)
 	}
 	return removed, nil
 }
@@ -644,33 +650,49 @@ func copyKinds(m map[ioc.Kind]int) map[ioc.Kind]int {
 	return out
 }
 
-// changed rebuilds the ordered view and bumps the version. Called with mu held.
-func (s *Store) changed() {
+// changed re-sorts the touched feeds, rebuilds the ordered view and bumps
+// the version. Called with mu held.
+func (s *Store) changed(feeds ...string) {
+	for _, f := range feeds {
+		s.sortFeed(f)
+	}
 	s.rebuild()
 	s.version.Add(1)
 }
 
-func (s *Store) rebuild() {
-	names := make([]string, 0, len(s.feeds))
+// sortFeed recomputes the by-id view of one feed.
+func (s *Store) sortFeed(feed string) {
+	fd, ok := s.feeds[feed]
+	if !ok || len(fd.groups) == 0 {
+		delete(s.sorted, feed)
+		return
+	}
+	ids := make([]string, 0, len(fd.groups))
 	n := 0
-	for f, fd := range s.feeds {
+	for id, g := range fd.groups {
+		ids = append(ids, id)
+		n += len(g.inds)
+	}
+	sort.Strings(ids)
+	out := make([]*ioc.Indicator, 0, n)
+	for _, id := range ids {
+		out = append(out, fd.groups[id].inds...)
+	}
+	s.sorted[feed] = out
+}
+
+// rebuild concatenates the per-feed views in feed order.
+func (s *Store) rebuild() {
+	names := make([]string, 0, len(s.sorted))
+	n := 0
+	for f, inds := range s.sorted {
 		names = append(names, f)
-		for _, g := range fd.groups {
-			n += len(g.inds)
-		}
+		n += len(inds)
 	}
 	sort.Strings(names)
 	all := make([]*ioc.Indicator, 0, n)
 	for _, f := range names {
-		fd := s.feeds[f]
-		ids := make([]string, 0, len(fd.groups))
-		for id := range fd.groups {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			all = append(all, fd.groups[id].inds...)
-		}
+		all = append(all, s.sorted[f]...)
 	}
 	s.all = all
 }
