@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -416,5 +419,39 @@ func TestFeedsPullMatchesSampleIndicators(t *testing.T) {
 	}
 	if !slices.Equal(got, exp) {
 		t.Fatalf("pulled indicators differ from indicators.jsonl:\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(exp, "\n"))
+	}
+}
+
+// TLS with a private CA (--ca), the token from a file sent in a custom
+// header (--token-file, --api-key-header), and TAXII 2.1 forced.
+func TestFeedsPullTLSAndKeyHeader(t *testing.T) {
+	objs, _ := feedsSampleObjects(t)
+	f := &taxiiFake{objects: objs, base: t0Feeds, auth: func(r *http.Request) bool {
+		return r.TLS != nil && r.Header.Get("X-Api-Key") == "file-key" && r.Header.Get("Authorization") == ""
+	}}
+	srv := httptest.NewUnstartedServer(f)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted handshake below
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	ca, tok := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "token")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tok, []byte("file-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := feedsRun(t, "feeds", "pull", "--taxii", srv.URL+"/taxii2/", "--version", "2.1", "--ca", ca,
+		"--token-file", tok, "--api-key-header", "X-Api-Key", "--collection", "c1", "--feed", "sample", "--progress", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := feedsExpectedLines(t, "sample", objs); stdout != want {
+		t.Fatalf("stdout differs from the direct conversion")
+	}
+	// Without the CA the server is not trusted; the error says so and is not retried.
+	code, _, stderr = feedsRun(t, "feeds", "pull", "--taxii", srv.URL, "--token-file", tok, "--api-key-header", "X-Api-Key", "--collection", "c1", "--progress", "0")
+	if code != 1 || !strings.Contains(stderr, "certificate") || strings.Contains(stderr, "gave up after") {
+		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
