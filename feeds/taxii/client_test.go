@@ -574,4 +574,7 @@ func TestResolveRoot(t *testing.T) {
 	if _, err := c.ResolveRoot(""); err == nil {
 		t.Error("empty root accepted")
 	}
+	if _, err := c.ResolveRoot("http://taxii.example:8443/api1/"); err == nil || !strings.Contains(err.Error(), "in clear") {
+		t.Errorf("https to http root: %v", err)
+	}
 }

@@ -171,6 +171,9 @@ func (c *Client) rootURL(ref *url.URL, root string) (*url.URL, error) {
 		if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 			return nil, fmt.Errorf("API root %q: want an http(s) URL or a path", root)
 		}
+		if ref.Scheme == "https" && u.Scheme == "http" {
+			return nil, fmt.Errorf("API root %q is plain http while the server is https: refusing to send requests (and credentials) in clear", root)
+		}
 	} else {
 		p := u.Path
 		if !strings.HasPrefix(p, "/") {
