@@ -25,7 +25,10 @@
 // certificate.serial/subject; ECS if it has ecs.version; Sysmon if it has
 // a Sysmon or Windows key (EventID, Image, Hashes, UtcTime, ProcessGuid,
 // Channel, EventData.*, event_data.*, winlog.*, Event.System.*); ECS
-// otherwise. Winlogbeat
+// otherwise. A JSON event with no signature and no ECS field at all is
+// scanned as text (Result.Format FormatRaw, Field "event.original"), so
+// that logs of unknown shape still yield addresses, domains, URLs and
+// hashes. Winlogbeat
 // events (ECS with winlog.event_data) are ECS, and the ECS profile maps
 // the Sysmon fields under winlog.event_data too.
 //
@@ -265,6 +268,14 @@ func (o *Observer) Observe(event []byte, f Format, res *Result) error {
 	}
 	if f == FormatAuto {
 		f = detect(o.sig)
+		if o.sig == 0 && !o.hasPending(f) {
+			// JSON of no known shape: scan it as text rather than find nothing.
+			res.Format = FormatRaw
+			o.pending = o.pending[:0]
+			o.emitExact(ioc.KindText, event, ioc.RoleAny, "event.original")
+			o.scanText(event, ioc.RoleAny, "event.original")
+			return nil
+		}
 	}
 	res.Format = f
 	o.urlHost, o.urlPath, o.urlPort, o.urlScheme = nil, nil, nil, nil
@@ -285,6 +296,16 @@ func (o *Observer) Observe(event []byte, f Format, res *Result) error {
 // and its middle byte, so that most unmapped paths skip the map lookup.
 func filterBit(p []byte) uint64 {
 	return 1 << ((uint(len(p)) + 5*uint(p[len(p)/2])) & 63)
+}
+
+// hasPending reports whether a field of format f was seen.
+func (o *Observer) hasPending(f Format) bool {
+	for _, p := range o.pending {
+		if o.entries[p.ent].format == f {
+			return true
+		}
+	}
+	return false
 }
 
 // leaf is called by the walker for each scalar value at o.path.

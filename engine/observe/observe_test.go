@@ -278,6 +278,7 @@ func TestDetect(t *testing.T) {
 		{`{"@timestamp":"x","EventID":3,"DestinationIp":"192.0.2.1"}`, FormatSysmon},
 		{`{"@timestamp":"x","ecs":{"version":"8"},"winlog":{"event_id":1,"event_data":{"Image":"C:\\x.exe"}}}`, FormatECS},
 		{`  192.0.2.1 - - GET /`, FormatRaw},
+		{`{"eventSource":"s3.amazonaws.com","sourceIPAddress":"203.0.113.66"}`, FormatRaw},
 		{`[1,2]`, FormatRaw},
 		{``, FormatRaw},
 	}
@@ -463,5 +464,25 @@ func TestSpecialIn8(t *testing.T) {
 	// Bytes >= 0x80 around a special byte do not hide it.
 	if !specialIn8(0xff_ff_ff_22_ff_ff_ff_ff) || specialIn8(0xff_ff_ff_ff_ff_ff_ff_ff) {
 		t.Error("specialIn8 wrong with high bytes")
+	}
+}
+
+// TestUnknownJSON: JSON of no known shape is scanned as text.
+func TestUnknownJSON(t *testing.T) {
+	o := newObserver(t, Options{})
+	var res Result
+	ev := []byte(`{"eventSource":"s3.amazonaws.com","sourceIPAddress":"203.0.113.66","userAgent":"aws-cli","requestParameters":{"bucketName":"x","key":"44d88612fea8a8f36de82e1278abb02f"}}`)
+	if err := o.Observe(ev, FormatAuto, &res); err != nil {
+		t.Fatal(err)
+	}
+	checkObservables(t, "unknown", 1, &res)
+	want := "text any event.original=" + string(ev) + "\n" +
+		"domain any event.original=s3.amazonaws.com\nipv4 any event.original=203.0.113.66\nmd5 any event.original=44d88612fea8a8f36de82e1278abb02f\n"
+	if got := obsString(res.Observables); res.Format != FormatRaw || got != want {
+		t.Errorf("format %s\n%s\nwant\n%s", res.Format, got, want)
+	}
+	// With a fixed format the profile alone applies.
+	if err := o.Observe(ev, FormatECS, &res); err != nil || len(res.Observables) != 0 {
+		t.Errorf("fixed ECS: %v\n%s", err, obsString(res.Observables))
 	}
 }
