@@ -113,6 +113,7 @@ type Fetcher struct {
 	ch    chan *Msg
 	start func(ctx context.Context) error
 	done  chan struct{}
+	mu    sync.Mutex
 	err   error
 	clock func() time.Time
 
@@ -142,7 +143,8 @@ func NewJetStreamFetcher(cons jetstream.Consumer, opts FetchOptions, clock func(
 			for {
 				m, err := it.Next()
 				if err != nil {
-					if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, nats.ErrConnectionClosed) {
+						f.setErr(err)
 						return
 					}
 					// Transient (no responders while reconnecting, heartbeat
@@ -226,6 +228,22 @@ func clockOr(c func() time.Time) func() time.Time {
 // messages already received are still handed out by Batch, after which
 // Batch reports the end.
 func (f *Fetcher) Start(ctx context.Context) error { return f.start(ctx) }
+
+func (f *Fetcher) setErr(err error) {
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		f.mu.Lock()
+		f.err = fmt.Errorf("stream: fetch: %w", err)
+		f.mu.Unlock()
+	}
+}
+
+// Err returns why the fetcher stopped on its own (the connection was
+// closed), nil after a normal drain.
+func (f *Fetcher) Err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
 
 // Done is closed when the fetcher has stopped receiving and handed over
 // everything to its buffer.
