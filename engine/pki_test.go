@@ -91,4 +91,3 @@ func newTestPKI(t *testing.T) testPKI {
 		clientKey:  write("client-key.pem", "EC PRIVATE KEY", cKey),
 	}
 }
-
