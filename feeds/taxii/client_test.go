@@ -97,7 +97,7 @@ func objIDs(objs []fakeObj) []string {
 
 func TestDiscovery(t *testing.T) {
 	f := newFake(t, Version21)
-	f.discoveryRoots = []string{"https://other.example/api3/", "/api1/", "api2", "/trailing"}
+	f.discoveryRoots = []string{"https://other.example/api3/", "/api1/", "api2", "ftp://bad.example/x/", "/trailing"}
 	f.defaultRoot = "/api1/"
 	srv := f.start()
 	host := strings.TrimPrefix(srv.URL, "http://")

@@ -89,7 +89,9 @@ func (c *Client) discoveryCandidates() []*url.URL {
 
 // Discovery fetches the server's discovery resource (see Config.URL for
 // where it is looked for) and, when negotiating, fixes the protocol
-// version. Default and APIRoots are resolved to absolute URLs.
+// version. Default and APIRoots are resolved to absolute URLs; roots that
+// cannot be used (malformed, or plain http on an https server) are left
+// out with a warning in the log.
 // Authentication failures end the search at once; other failures move to
 // the next candidate and are all reported if none succeeds.
 func (c *Client) Discovery(ctx context.Context) (*Discovery, error) {
@@ -116,16 +118,23 @@ func (c *Client) Discovery(ctx context.Context) (*Discovery, error) {
 			continue
 		}
 		d.URL, d.Version = r.url, v
+		// A root that cannot be used (malformed, or plain http on an
+		// https server) is dropped with a warning; the others stay usable.
 		if d.Default != "" {
 			if d.Default, err = c.resolveRoot(u, d.Default); err != nil {
-				return nil, fmt.Errorf("taxii: discovery %s: default: %w", r.url, err)
+				c.log.Warn().Err(err).Str("url", r.url).Msg("taxii: discovery: unusable default API root ignored")
 			}
 		}
+		roots := d.APIRoots[:0]
 		for i, root := range d.APIRoots {
-			if d.APIRoots[i], err = c.resolveRoot(u, root); err != nil {
-				return nil, fmt.Errorf("taxii: discovery %s: api_roots[%d]: %w", r.url, i, err)
+			abs, err := c.resolveRoot(u, root)
+			if err != nil {
+				c.log.Warn().Err(err).Str("url", r.url).Int("index", i).Msg("taxii: discovery: unusable API root ignored")
+				continue
 			}
+			roots = append(roots, abs)
 		}
+		d.APIRoots = roots
 		c.setVersion(v)
 		return d, nil
 	}
