@@ -411,3 +411,38 @@ func TestMatchReadLine(t *testing.T) {
 		t.Errorf("after a long line: %q", l)
 	}
 }
+
+// TestMatchProfileAndDir loads indicators from a directory and a user
+// field profile that maps a custom ECS field.
+func TestMatchProfileAndDir(t *testing.T) {
+	dir := t.TempDir()
+	inds := filepath.Join(dir, "intel")
+	os.Mkdir(inds, 0o755)
+	os.WriteFile(filepath.Join(inds, "a.csv"), []byte("kind,value\nipv4,203.0.113.99\n"), 0o644)
+	os.WriteFile(filepath.Join(inds, "b.csv"), []byte("kind,value\ndomain,custom-c2.example\n"), 0o644)
+	prof := filepath.Join(dir, "app.yml")
+	os.WriteFile(prof, []byte("name: app\nformat: ecs\nfields:\n  - {field: app.peer_addr, kind: ipv4, role: dst}\n"), 0o644)
+	events := []byte(`{"@timestamp":"2026-01-02T10:00:00Z","event":{"id":"app-1"},"app":{"peer_addr":"203.0.113.99"}}` + "\n" +
+		`{"@timestamp":"2026-01-02T10:00:01Z","event":{"id":"app-2"},"dns":{"question":{"name":"x.custom-c2.example"}}}` + "\n")
+	want := []string{
+		"app-1 -> ipv4:203.0.113.99 @app.peer_addr",
+		"app-2 -> domain:custom-c2.example @dns.question.name",
+	}
+	code, stdout, stderr := matchRun(t, events, "--indicators", inds, "--profile", prof, "--now", matchNow, "--format", "ecs")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if got := matchAlertSummary(t, stdout); !slices.Equal(got, want) {
+		t.Errorf("alerts %q, want %q", got, want)
+	}
+	// Without the profile the custom field is not observed.
+	_, stdout, _ = matchRun(t, events, "--indicators", inds, "--now", matchNow, "--format", "ecs")
+	if got := matchAlertSummary(t, stdout); !slices.Equal(got, want[1:]) {
+		t.Errorf("without the profile: alerts %q, want %q", got, want[1:])
+	}
+	// A bad profile is an error naming the file.
+	os.WriteFile(prof, []byte("name: app\nformat: ecs\nfieldz: []\n"), 0o644)
+	if code, _, stderr := matchRun(t, events, "--indicators", inds, "--profile", prof); code != 1 || !strings.Contains(stderr, "profile "+prof) {
+		t.Errorf("bad profile: exit %d\n%s", code, stderr)
+	}
+}
