@@ -157,7 +157,12 @@ func decodeFeed(data []byte) (string, *feedData, error) {
 			return "", nil, fmt.Errorf("line %d: %w", n+2, err)
 		}
 		if err := ind.Validate(); err != nil {
-			return "", nil, fmt.Errorf("line %d: %w", n+2, err)
+			// The checksum held, so this is no corruption: a newer
+			// ioc.Normalize no longer accepts the stored value. Drop the
+			// indicator (the next refresh brings it back normalised)
+			// rather than refuse to start.
+			fd.dropped = append(fd.dropped, fmt.Sprintf("line %d: %v", n+2, err))
+			continue
 		}
 		g := fd.groups[ind.ID]
 		if g == nil {
@@ -169,9 +174,20 @@ func decodeFeed(data []byte) (string, *feedData, error) {
 		}
 		p := ind
 		g.inds = append(g.inds, &p)
-		g.lines = append(g.lines, bytes.Clone(line))
+		g.lines = append(g.lines, line) // a slice of data, which the store keeps
 	}
 	return h.Feed, fd, nil
+}
+
+// logDropped logs the indicators a feed file held that no longer
+// validate, and reports whether there were any.
+func (s *Store) logDropped(file, feed string, fd *feedData) bool {
+	n := len(fd.dropped)
+	for _, d := range fd.dropped {
+		s.opts.Logger.Warn().Str("file", file).Str("feed", feed).Str("indicator", d).Msg("store: dropped a stored indicator that no longer validates")
+	}
+	fd.dropped = nil
+	return n > 0
 }
 
 // writeFile atomically replaces dir/name with data, keeping the previous
@@ -367,7 +383,9 @@ func (s *Store) loadState() (persistedState, bool, error) {
 }
 
 // loadFeed loads feed file base (or its .prev). recovered is true when
-// the current file existed but was corrupt and .prev was used.
+// the current file existed but was corrupt and .prev was used, or when
+// stored indicators were dropped: the feed's checkpoints must go and the
+// file be rewritten.
 func (s *Store) loadFeed(base string) (string, *feedData, bool, error) {
 	cur := filepath.Join(s.dir, base)
 	check := func(p string) (string, *feedData, error) {
@@ -386,7 +404,7 @@ func (s *Store) loadFeed(base string) (string, *feedData, bool, error) {
 	}
 	feed, fd, curErr := check(cur)
 	if curErr == nil {
-		return feed, fd, false, nil
+		return feed, fd, s.logDropped(cur, feed, fd), nil
 	}
 	feed, fd, prevErr := check(cur + prevSuffix)
 	if prevErr != nil {
@@ -395,10 +413,11 @@ func (s *Store) loadFeed(base string) (string, *feedData, bool, error) {
 		}
 		return "", nil, false, &feedFileError{cur, fmt.Errorf("%v; previous copy: %v", curErr, prevErr)}
 	}
+	dropped := s.logDropped(cur+prevSuffix, feed, fd)
 	if errors.Is(curErr, os.ErrNotExist) {
 		// Interrupted between the two renames: .prev is the last complete write.
 		s.opts.Logger.Info().Str("file", cur).Msg("store: completing an interrupted write from the previous copy")
-		return feed, fd, false, nil
+		return feed, fd, dropped, nil
 	}
 	s.opts.Logger.Warn().Str("file", cur).Str("feed", feed).Err(curErr).Msg("store: feed file corrupt; recovered the previous copy and cleared the feed's checkpoints")
 	return feed, fd, true, nil

@@ -37,12 +37,15 @@
 // or as .prev); leftover temporary files are deleted by Open.
 //
 // On Open a feed file that is torn or corrupt (no trailer, checksum
-// mismatch, bad JSON, an invalid indicator) is logged and replaced by its
+// mismatch, bad JSON) is logged and replaced by its
 // .prev file when that one is good. Because the previous file may lack
 // objects that a TAXII checkpoint already covers, the checkpoints of a
 // feed recovered this way are cleared (the next poll downloads the
 // collection again). When neither file is good, Open fails with an error
-// naming the file. A corrupt state.json likewise falls back to
+// naming the file. A stored indicator that passes the checksum but no
+// longer validates (a newer ioc.Normalize rejects it) is dropped with a
+// warning instead, and the feed's checkpoints are cleared so that the
+// next poll brings it back. A corrupt state.json likewise falls back to
 // state.json.prev, or fails naming it. A lock file (LOCK, flock) keeps two
 // processes from using one directory.
 //
@@ -125,6 +128,7 @@ type group struct {
 type feedData struct {
 	groups  map[string]*group
 	revoked map[string]struct{} // tombstones
+	dropped []string            // set by decodeFeed: stored indicators that no longer validate
 }
 
 func newFeedData() *feedData {

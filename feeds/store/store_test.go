@@ -678,3 +678,38 @@ func TestBlobs(t *testing.T) {
 		t.Errorf("blob file of a removed feed still there: %v", err)
 	}
 }
+
+// TestInvalidStoredIndicatorDropped: a checksummed file whose indicator no
+// longer validates (as after a normalisation change) opens without it and
+// clears the feed's checkpoints.
+func TestInvalidStoredIndicatorDropped(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	mustApply(t, s, "taxii", []*ioc.Indicator{ind("indicator--a", "a.example", 1), ind("indicator--b", "b.example", 1)}, nil)
+	if err := s.SetCheckpoint("taxii", "c", "T"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	fd := newFeedData()
+	for _, i := range []*ioc.Indicator{ind("indicator--a", "a.example", 1), {ID: "indicator--b", Kind: ioc.KindDomain, Value: "B.EXAMPLE", Modified: day(1)}} {
+		line, _ := encodeIndicator(i)
+		fd.groups[i.ID] = &group{modified: i.Modified, inds: []*ioc.Indicator{i}, lines: [][]byte{line}}
+	}
+	data, err := encodeFeed("taxii", fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, feedFileName("taxii")), string(data))
+	s = open(t, dir)
+	if got := activeKeys(s, day(10)); !reflect.DeepEqual(got, []string{"indicator--a=a.example"}) {
+		t.Errorf("active = %q", got)
+	}
+	if s.Checkpoint("taxii", "c") != "" {
+		t.Error("checkpoint kept after dropping stored indicators")
+	}
+	s.Close()
+	s = open(t, dir) // the rewritten file is clean
+	if got := s.Len(); got != 1 {
+		t.Errorf("after reopen: %d", got)
+	}
+}
