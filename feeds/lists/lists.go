@@ -110,6 +110,12 @@ func InferKind(value string) (ioc.Kind, string, error) {
 		return ioc.KindInvalid, "", errors.New("empty value")
 	}
 	if a, err := netip.ParseAddr(v); err == nil {
+		if a.Zone() == "" && !a.Is4In6() {
+			var buf [64]byte
+			if string(a.AppendTo(buf[:0])) == v {
+				return ioc.AddrKind(a), v, nil // already canonical: no copy
+			}
+		}
 		return ioc.Normalize(ioc.AddrKind(a), v)
 	}
 	if strings.IndexByte(v, '/') > 0 && !strings.Contains(v, "://") {
@@ -247,7 +253,8 @@ func plainLine(line string, o Options) (*ioc.Indicator, error) {
 	if freeText(o.Kind) {
 		return ParseValue(line, o.Kind, o)
 	}
-	fields := strings.Fields(line)
+	var buf [3]string
+	fields := splitFields(line, buf[:0])
 	// Cut at an inline comment.
 	for i, f := range fields {
 		if i > 0 && (f[0] == '#' || f[0] == ';') {
@@ -264,7 +271,11 @@ func plainLine(line string, o Options) (*ioc.Indicator, error) {
 	case len(fields) == 2 && (fields[0] == "0.0.0.0" || fields[0] == "127.0.0.1" || fields[0] == "::" || fields[0] == "::1"):
 		value = fields[1] // hosts file
 	default:
-		return nil, fmt.Errorf("unexpected text after the value %q: %q", value, strings.Join(fields[1:], " "))
+		rest := strings.TrimSpace(line[strings.Index(line, value)+len(value):])
+		if i := strings.Index(rest, " #"); i >= 0 {
+			rest = strings.TrimSpace(rest[:i])
+		}
+		return nil, fmt.Errorf("unexpected text after the value %q: %q", value, strings.Join(strings.Fields(rest), " "))
 	}
 	ind, err := ParseValue(value, o.Kind, o)
 	if err != nil {
@@ -274,6 +285,28 @@ func plainLine(line string, o Options) (*ioc.Indicator, error) {
 		ind.Labels = []string{"count:" + count}
 	}
 	return ind, nil
+}
+
+// splitFields appends up to cap(dst) whitespace-separated fields of s to
+// dst (the last one holding the rest of the line when there are more),
+// without allocating when dst has the capacity.
+func splitFields(s string, dst []string) []string {
+	for len(dst) < cap(dst) {
+		s = strings.TrimLeft(s, " \t\v\f\r")
+		if s == "" {
+			return dst
+		}
+		if len(dst) == cap(dst)-1 {
+			return append(dst, strings.TrimRight(s, " \t\v\f\r"))
+		}
+		i := strings.IndexAny(s, " \t\v\f\r")
+		if i < 0 {
+			return append(dst, s)
+		}
+		dst = append(dst, s[:i])
+		s = s[i:]
+	}
+	return dst
 }
 
 func isDigits(s string) bool {
