@@ -52,12 +52,17 @@ func (c *cfMatcher) approxBytes() int64 { return int64(c.nodes) * (2*256*8 + 64)
 // acMatcher is iocmatch's own compact Aho-Corasick automaton, the default.
 // Compared with cfMatcher it never allocates when nothing matches (no
 // sync.Pool whose contents the GC drops), never mutates itself while
-// matching, and stores edges in flat sorted arrays (~10 bytes per trie
-// node instead of ~4 KiB), with a dense table for the root only.
+// matching, and stores edges in flat sorted arrays (~25 bytes per trie
+// node instead of ~4 KiB) plus at most maxDense dense rows.
 //
-// States are int32; state 0 is the root.
+// States are int32; state 0 is the root. The first maxDense states in
+// breadth-first order (the shallow ones, where a scan spends most of its
+// time) also get a full 256-entry transition row with failures resolved,
+// so that most bytes cost one array load.
 type acMatcher struct {
 	root      [256]int32 // root transitions; 0 means "stay at root"
+	denseIdx  []int32    // row in dense of state s, or -1
+	dense     [][256]int32
 	edgeStart []int32    // edges of state s: [edgeStart[s], edgeStart[s+1])
 	edgeByte  []byte     // sorted per state
 	edgeNext  []int32
@@ -107,14 +112,22 @@ func newACMatcher(patterns []string) *acMatcher {
 	for c, t := range children[0] {
 		m.root[c] = t
 	}
+	m.denseIdx = make([]int32, n) // filled after the failure links
+	for i := range m.denseIdx {
+		m.denseIdx[i] = -1
+	}
 	// Failure and dictionary links, breadth first.
 	queue := make([]int32, 0, n)
-	for _, t := range children[0] {
-		queue = append(queue, t) // fail = 0, dict = 0
+	for c := 0; c < 256; c++ {
+		if t := m.root[c]; t != 0 {
+			queue = append(queue, t) // fail = 0, dict = 0
+		}
 	}
+	order := []int32{0}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
+		order = append(order, s)
 		for i := m.edgeStart[s]; i < m.edgeStart[s+1]; i++ {
 			c, t := m.edgeByte[i], m.edgeNext[i]
 			m.fail[t] = m.step(m.fail[s], c)
@@ -127,10 +140,56 @@ func newACMatcher(patterns []string) *acMatcher {
 			queue = append(queue, t)
 		}
 	}
+	// Dense rows for the shallowest states. A state's failure target is
+	// shallower, so it comes earlier in order and its row is ready.
+	nd := min(len(order), maxDense)
+	m.dense = make([][256]int32, nd)
+	for i, s := range order[:nd] {
+		m.denseIdx[s] = int32(i)
+		row := &m.dense[i]
+		if s == 0 {
+			*row = m.root
+			continue
+		}
+		frow := &m.dense[m.denseIdx[m.fail[s]]]
+		for c := 0; c < 256; c++ {
+			if t := m.edge(s, byte(c)); t >= 0 {
+				row[c] = t
+			} else {
+				row[c] = frow[c]
+			}
+		}
+	}
+	// Flag, in every transition target, the states that report a pattern,
+	// so that the scan loop tests one sign bit instead of two arrays.
+	flag := func(t int32) int32 {
+		if t != 0 && (m.out[t] >= 0 || m.dict[t] != 0) {
+			return t | outFlag
+		}
+		return t
+	}
+	for c := range m.root {
+		m.root[c] = flag(m.root[c])
+	}
+	for i := range m.dense {
+		for c := range m.dense[i] {
+			m.dense[i][c] = flag(m.dense[i][c])
+		}
+	}
+	for i := range m.edgeNext {
+		m.edgeNext[i] = flag(m.edgeNext[i])
+	}
 	return m
 }
 
-// edge returns the child of s on c, or -1.
+// outFlag marks, in transition targets, states that report a pattern.
+const outFlag = -1 << 31
+
+// maxDense bounds the dense transition rows (1 KiB each) per automaton.
+const maxDense = 1024
+
+// edge returns the child of s on c (flagged once the build is done), or
+// -1.
 func (m *acMatcher) edge(s int32, c byte) int32 {
 	lo, hi := m.edgeStart[s], m.edgeStart[s+1]
 	for hi-lo > 8 {
@@ -150,9 +209,14 @@ func (m *acMatcher) edge(s int32, c byte) int32 {
 }
 
 // step is the automaton's transition function.
+//
+// s is an unflagged state; the result is flagged (see outFlag).
 func (m *acMatcher) step(s int32, c byte) int32 {
 	for s != 0 {
-		if t := m.edge(s, c); t >= 0 {
+		if d := m.denseIdx[s]; d >= 0 {
+			return m.dense[d][c]
+		}
+		if t := m.edge(s, c); t != -1 {
 			return t
 		}
 		s = m.fail[s]
@@ -162,13 +226,18 @@ func (m *acMatcher) step(s int32, c byte) int32 {
 
 func (m *acMatcher) matchAll(v []byte) []int {
 	var hits []int
-	s := int32(0)
+	s := int32(0) // flagged
 	for _, c := range v {
-		s = m.step(s, c)
-		if m.out[s] < 0 && m.dict[s] == 0 {
+		u := s &^ outFlag
+		if d := m.denseIdx[u]; d >= 0 {
+			s = m.dense[d][c]
+		} else {
+			s = m.step(u, c)
+		}
+		if s >= 0 {
 			continue
 		}
-		for t := s; t != 0; t = m.dict[t] {
+		for t := s &^ outFlag; t != 0; t = m.dict[t] {
 			if p := int(m.out[t]); p >= 0 && !containsInt(hits, p) {
 				hits = append(hits, p)
 			}
@@ -188,5 +257,5 @@ func containsInt(s []int, x int) bool {
 
 func (m *acMatcher) approxBytes() int64 {
 	n := int64(len(m.fail))
-	return 256*4 + n*(4+4+4+4) + int64(len(m.edgeByte))*(1+4)
+	return 256*4 + int64(len(m.dense))*256*4 + n*(4+4+4+4+4) + int64(len(m.edgeByte))*(1+4)
 }
