@@ -63,8 +63,8 @@ type acMatcher struct {
 	root      [256]int32 // root transitions; 0 means "stay at root"
 	denseIdx  []int32    // row in dense of state s, or -1
 	dense     [][256]int32
-	edgeStart []int32    // edges of state s: [edgeStart[s], edgeStart[s+1])
-	edgeByte  []byte     // sorted per state
+	edgeStart []int32 // edges of state s: [edgeStart[s], edgeStart[s+1])
+	edgeByte  []byte  // sorted per state
 	edgeNext  []int32
 	fail      []int32 // failure link
 	out       []int32 // pattern ending at the state, or -1
