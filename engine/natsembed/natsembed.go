@@ -57,8 +57,9 @@ type Server struct {
 }
 
 // Start starts an embedded NATS server with JetStream and waits until it
-// accepts client connections. Server logs go to log (notices at info,
-// warnings at warn, errors at error, debug and trace at debug and trace).
+// accepts client connections. Server logs go to log: warnings at warn,
+// errors at error; notices (the start-up banner, listen addresses) at
+// debug, since the caller reports what matters; debug and trace at trace.
 func Start(opts Options, log zerolog.Logger) (*Server, error) {
 	if opts.StoreDir == "" {
 		return nil, errors.New("natsembed: store directory is required")
@@ -95,7 +96,7 @@ func Start(opts Options, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: server on %s:%d: %w", host, port, err)
 	}
-	ns.SetLoggerV2(logAdapter{log: log}, log.GetLevel() <= zerolog.DebugLevel, log.GetLevel() <= zerolog.TraceLevel, false)
+	ns.SetLoggerV2(logAdapter{log: log}, log.GetLevel() <= zerolog.TraceLevel, log.GetLevel() <= zerolog.TraceLevel, false)
 	go ns.Start()
 	wait := opts.ReadyTimeout
 	if wait <= 0 {
@@ -130,9 +131,9 @@ func (s *Server) Shutdown() {
 // logAdapter routes nats-server logs to zerolog.
 type logAdapter struct{ log zerolog.Logger }
 
-func (l logAdapter) Noticef(format string, v ...any) { l.log.Info().Msgf(format, v...) }
+func (l logAdapter) Noticef(format string, v ...any) { l.log.Debug().Msgf(format, v...) }
 func (l logAdapter) Warnf(format string, v ...any)   { l.log.Warn().Msgf(format, v...) }
 func (l logAdapter) Fatalf(format string, v ...any)  { l.log.Error().Msgf(format, v...) }
 func (l logAdapter) Errorf(format string, v ...any)  { l.log.Error().Msgf(format, v...) }
-func (l logAdapter) Debugf(format string, v ...any)  { l.log.Debug().Msgf(format, v...) }
+func (l logAdapter) Debugf(format string, v ...any)  { l.log.Trace().Msgf(format, v...) }
 func (l logAdapter) Tracef(format string, v ...any)  { l.log.Trace().Msgf(format, v...) }
