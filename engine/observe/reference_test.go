@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -278,4 +279,58 @@ func TestWalkerAgainstReference(t *testing.T) {
 		t.Errorf("weak test: %d documents, %d observables, %d rejected corruptions", checked, hits, corrupt)
 	}
 	t.Logf("%d documents, %d observables, %d rejected corruptions", checked, hits, corrupt)
+}
+
+// TestTextHashesAgainstReference: on seeded random text, the scanner
+// emits exactly the hex runs of hash length bounded by non-hex bytes
+// (the regexp reference), and every address it emits occurs in the text.
+func TestTextHashesAgainstReference(t *testing.T) {
+	hexRun := regexp.MustCompile(`[0-9a-fA-F]+`)
+	pieces := []string{" ", "=", ":", "@", ".", "-", "_", "/", "\\", "\"", "x", "G", "é", "http://", "https://h.example/",
+		"203.0.113.66", "::ffff:198.51.100.7", "2001:db8::1", "phish@", "evil.test", "5C:9C:AA:01:02:03:04:05"}
+	r := rand.New(rand.NewPCG(3, 4))
+	o := newObserver(t, Options{})
+	var res Result
+	total := 0
+	for i := 0; i < 5000; i++ {
+		var b strings.Builder
+		for j, n := 0, 1+r.IntN(12); j < n; j++ {
+			if r.IntN(3) == 0 {
+				hl := []int{31, 32, 33, 40, 64, 128, 8}[r.IntN(7)]
+				for k := 0; k < hl; k++ {
+					b.WriteByte("0123456789abcdefABCDEF"[r.IntN(22)])
+				}
+			} else {
+				b.WriteString(pieces[r.IntN(len(pieces))])
+			}
+		}
+		line := b.String()
+		if err := o.Observe([]byte(line), FormatRaw, &res); err != nil {
+			t.Fatal(err)
+		}
+		checkObservables(t, "text", i, &res)
+		var got, want []string
+		for _, ob := range res.Observables {
+			switch {
+			case ob.Kind.IsHash():
+				got = append(got, string(ob.Value))
+			case ob.Kind == ioc.KindIPv4 && !strings.Contains(line, string(ob.Value)):
+				t.Errorf("line %q: address %s not in the text", line, ob.Value)
+			}
+		}
+		for _, m := range hexRun.FindAllString(line, -1) {
+			if ioc.HashKindForLen(len(m)) != ioc.KindInvalid {
+				want = append(want, strings.ToLower(m))
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("line %q:\n got %q\nwant %q", line, got, want)
+		}
+		total += len(want)
+	}
+	if total < 1000 {
+		t.Errorf("weak test: %d hashes", total)
+	}
 }

@@ -253,6 +253,7 @@ func (o *Observer) token(t []byte, prev byte, r ioc.Role, field string, depth in
 				o.vbuf = appendLower(o.vbuf, t[:at+1])
 				if o.vbuf, dok = appendDomainASCII(o.vbuf, dom); dok && plausibleDomain(o.vbuf[start+at+1:]) {
 					o.add(ioc.KindEmail, r, netip.Addr{}, o.vslice(start), field)
+					o.scanHex(local, r, field)
 					return
 				}
 				o.vbuf = o.vbuf[:start]
