@@ -348,3 +348,25 @@ func FuzzConfigParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseByteSize: no input panics; accepted sizes are non-negative
+// and round-trip through String.
+func FuzzParseByteSize(f *testing.F) {
+	fuzzseed.Add(f)
+	for _, s := range []string{"1MiB", "8MB", "1.5KiB", "0", "9e99", "1e3", "  2 GiB ", "-1"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s := string(in)
+		b, err := ParseByteSize(s)
+		if err != nil {
+			return
+		}
+		if b < 0 {
+			t.Fatalf("ParseByteSize(%q) = %d < 0", s, b)
+		}
+		if back, err := ParseByteSize(b.String()); err != nil || back != b {
+			t.Fatalf("round trip %q -> %d -> %q -> %d, %v", s, b, b.String(), back, err)
+		}
+	})
+}
