@@ -26,8 +26,9 @@ type compounds struct {
 	progs []compound // all compounds
 
 	// value anchors: addresses (unmapped, as 16 bytes) and strings by kind.
-	anchorIP  map[[16]byte][]int32
-	anchorStr [numKinds]map[string][]int32
+	anchorIP      map[[16]byte][]int32
+	anchorStr     [numKinds]map[string][]int32
+	hasStrAnchors bool
 
 	byKinds    []kindGroup // kind-anchored compounds, grouped by mask
 	unanchored []int32
@@ -427,6 +428,7 @@ func (c *compounds) add(ind *ioc.Indicator, st *Stats) error {
 			}
 			if c.anchorStr[a.kind] == nil {
 				c.anchorStr[a.kind] = make(map[string][]int32)
+				c.hasStrAnchors = true
 			}
 			c.anchorStr[a.kind][a.val] = appendUnique(c.anchorStr[a.kind][a.val], idx)
 		}
@@ -455,6 +457,18 @@ func appendUnique(s []int32, x int32) []int32 {
 		return s
 	}
 	return append(s, x)
+}
+
+// match evaluates the compounds that are candidates for the event: those
+// whose value anchor one of the observables holds, those whose anchor
+// kinds are present, and the unanchored ones.
+func (c *compounds) match(kinds uint64, obs []ioc.Observable, dst []Hit, start int) []Hit {
+	if c.anchorIP != nil || c.hasStrAnchors {
+		for i := range obs {
+			dst = c.matchAnchors(&obs[i], obs, dst, start)
+		}
+	}
+	return c.matchRest(kinds, obs, dst, start)
 }
 
 // matchAnchors evaluates the value-anchored compounds whose anchor o holds.

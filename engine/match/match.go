@@ -159,7 +159,8 @@ func (s *Snapshot) Stats() Stats {
 
 // Match appends to dst the hits of one event's observables and returns
 // it. At most one Hit is appended per indicator: the first observable in
-// order that matched it (Obs -1 for compounds). Match reads obs and never
+// order that matched it (Obs -1 for compounds). Atomic hits come first,
+// in observable order, then compound hits. Match reads obs and never
 // keeps it; it does not allocate when nothing matches (the "cidranger"
 // table and hits on substring indicators allocate). Safe for concurrent
 // use.
@@ -215,12 +216,9 @@ func (s *Snapshot) Match(obs []ioc.Observable, dst []Hit) []Hit {
 		case ioc.KindText:
 			dst = s.matchSubstrings(o.Value, oi, true, dst, start)
 		}
-		if s.cmp.n > 0 {
-			dst = s.cmp.matchAnchors(o, obs, dst, start)
-		}
 	}
 	if s.cmp.n > 0 {
-		dst = s.cmp.matchRest(kinds, obs, dst, start)
+		dst = s.cmp.match(kinds, obs, dst, start)
 	}
 	return dst
 }
