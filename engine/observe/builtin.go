@@ -254,6 +254,15 @@ func sysmonFields(prefix string) []FieldMap {
 		fx(prefix+"TargetFilename", kFN, rAny, ExtractPath),
 		fx(prefix+"ImageLoaded", kFN, rAny, ExtractPath),
 		fx(prefix+"UtcTime", 0, rAny, ExtractTimestamp),
+		// Windows Security and PowerShell events (4624, 4688, 7045, 4104).
+		fv(prefix+"IpAddress", kIP, rSrc),
+		fv(prefix+"IpPort", kPort, rSrc),
+		fx(prefix+"NewProcessName", kProc, rAny, ExtractPath),
+		fx(prefix+"ParentProcessName", kProc, rAny, ExtractPath),
+		fx(prefix+"ProcessName", kProc, rAny, ExtractPath),
+		fx(prefix+"ServiceFileName", kCmd, rAny, ExtractText),
+		fx(prefix+"ImagePath", kCmd, rAny, ExtractText),
+		fx(prefix+"ScriptBlockText", kText, rAny, ExtractText),
 	}
 }
 

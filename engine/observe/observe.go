@@ -25,7 +25,7 @@
 // certificate.serial/subject; ECS if it has ecs.version; Sysmon if it has
 // a Sysmon or Windows key (EventID, Image, Hashes, UtcTime, ProcessGuid,
 // Channel, EventData.*, event_data.*, winlog.*, Event.System.*); ECS
-// otherwise. A JSON event with no signature and no ECS field at all is
+// otherwise. A JSON event with no mapped field of its detected format is
 // scanned as text (Result.Format FormatRaw, Field "event.original"), so
 // that logs of unknown shape still yield addresses, domains, URLs and
 // hashes. Winlogbeat
@@ -268,8 +268,9 @@ func (o *Observer) Observe(event []byte, f Format, res *Result) error {
 	}
 	if f == FormatAuto {
 		f = detect(o.sig)
-		if o.sig == 0 && !o.hasPending(f) {
-			// JSON of no known shape: scan it as text rather than find nothing.
+		if !o.hasPending(f) {
+			// JSON of no known shape (or only unmapped fields of a known
+			// one): scan it as text rather than find nothing.
 			res.Format = FormatRaw
 			o.pending = o.pending[:0]
 			o.emitExact(ioc.KindText, event, ioc.RoleAny, "event.original")
