@@ -31,6 +31,7 @@ func TestDetectFormat(t *testing.T) {
 		{"search.json", `{"response": [{"Event": {}}]}`, FormatMISP},
 		{"events.json", `[{"Event": {}}]`, FormatMISP},
 		{"objs.json", `[{"type":"malware","id":"malware--1"}]`, FormatSTIX},
+		{"objs.jsonl", `{"type":"indicator","id":"indicator--1","pattern":"[a:b = 1]"}` + "\n" + `{"type":"malware"`, FormatSTIX},
 		{"inds.json", `{"id":"a","kind":"domain","value":"a.example"}` + "\n" + `{"kind":"ipv4"`, FormatJSONLines},
 		{"inds.ndjson", ``, FormatJSONLines},
 		{"ioc.csv.gz", "domain,a.example\n", FormatCSV},

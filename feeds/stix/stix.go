@@ -42,6 +42,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -390,7 +391,8 @@ var ErrNotSTIX = errors.New("stix: not STIX JSON")
 
 // AddBundle adds every object of a STIX bundle ({"type":"bundle",
 // "objects":[...]}), a TAXII envelope ({"objects":[...], "more":...}), a
-// JSON array of objects, or a single object. Malformed objects are
+// JSON array of objects, a single object, or a stream of these (e.g.
+// one STIX object per line). Malformed objects are
 // skipped and returned as a joined error (at most the first 20 are
 // listed); the good ones are kept. Input that is not JSON at all is an
 // error.
@@ -403,18 +405,31 @@ func (c *Converter) AddBundle(data []byte) error {
 			return fmt.Errorf("%w: not a JSON array of objects: %v", ErrNotSTIX, err)
 		}
 	default:
-		var env struct {
-			Type    *string           `json:"type"`
-			Objects []json.RawMessage `json:"objects"`
+		// One JSON value (bundle, envelope, object), or a stream of them
+		// (STIX objects as JSON lines).
+		dec := json.NewDecoder(bytes.NewReader(t))
+		for {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				return fmt.Errorf("%w: not a bundle, envelope or object stream: %v", ErrNotSTIX, err)
+			}
+			var env struct {
+				Type    *string           `json:"type"`
+				Objects []json.RawMessage `json:"objects"`
+			}
+			if err := json.Unmarshal(raw, &env); err != nil {
+				return fmt.Errorf("%w: not a bundle, envelope or object: %v", ErrNotSTIX, err)
+			}
+			if env.Type != nil && *env.Type != "bundle" {
+				objs = append(objs, raw) // a single object
+			} else {
+				objs = append(objs, env.Objects...)
+			}
 		}
-		if err := json.Unmarshal(t, &env); err != nil {
-			return fmt.Errorf("%w: not a bundle or envelope: %v", ErrNotSTIX, err)
-		}
-		switch {
-		case env.Type != nil && *env.Type != "bundle":
-			objs = []json.RawMessage{t} // a single object
-		default:
-			objs = env.Objects
+		if len(objs) == 0 && len(t) == 0 {
+			return fmt.Errorf("%w: empty input", ErrNotSTIX)
 		}
 	}
 	var errs []error

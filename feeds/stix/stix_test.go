@@ -478,3 +478,12 @@ func TestContextStateAcrossPolls(t *testing.T) {
 		t.Errorf("empty state: %v", err)
 	}
 }
+
+func TestObjectStream(t *testing.T) {
+	lines := indicator(1, "[domain-name:value = 'a.example']", "") + "\n" + obj("malware", 2, `"name":"M"`) + "\n" +
+		rel(3, id("indicator", 1), "indicates", id("malware", 2)) + "\n"
+	r := convert(t, []byte(lines))
+	if len(r.Indicators) != 1 || !reflect.DeepEqual(r.Indicators[0].Context.Malware, []string{"M"}) {
+		t.Fatalf("object stream: %+v", r)
+	}
+}
