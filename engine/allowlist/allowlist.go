@@ -56,6 +56,7 @@
 package allowlist
 
 import (
+	"bytes"
 	"maps"
 	"net/netip"
 	"regexp"
@@ -311,7 +312,7 @@ func (t *table) lookup(kind ioc.Kind, value []byte, addr netip.Addr) (int32, boo
 	case ioc.KindURL, ioc.KindEmail:
 		var host []byte
 		if kind == ioc.KindURL {
-			host = []byte(ioc.URLHost(string(value)))
+			host = urlHost(value)
 		} else if i := lastByte(value, '@'); i >= 0 {
 			host = value[i+1:]
 		}
@@ -322,7 +323,7 @@ func (t *table) lookup(kind ioc.Kind, value []byte, addr netip.Addr) (int32, boo
 			if idx, ok := suffixLookup(t.suffix, host); ok {
 				return idx, true
 			}
-			if t.prefixes != nil && kind == ioc.KindURL {
+			if t.prefixes != nil && kind == ioc.KindURL && looksLikeIP(host) {
 				if ip, err := netip.ParseAddr(string(host)); err == nil {
 					if idx, ok := t.prefixes.Lookup(ip.Unmap()); ok {
 						return idx, true
@@ -342,6 +343,47 @@ func (t *table) lookup(kind ioc.Kind, value []byte, addr netip.Addr) (int32, boo
 		}
 	}
 	return 0, false
+}
+
+// looksLikeIP reports whether h may be an IP literal (digits and dots,
+// or a colon): the only hosts worth netip.ParseAddr, whose error for a
+// name would allocate.
+func looksLikeIP(h []byte) bool {
+	if bytes.IndexByte(h, ':') >= 0 {
+		return true
+	}
+	for _, c := range h {
+		if c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return len(h) > 0
+}
+
+// urlHost returns the host of a normalised URL (no port, no brackets),
+// aliasing u; nil when there is none. It agrees with ioc.URLHost.
+func urlHost(u []byte) []byte {
+	i := bytes.Index(u, []byte("://"))
+	if i < 0 {
+		return nil
+	}
+	h := u[i+3:]
+	if j := bytes.IndexAny(h, "/?#"); j >= 0 {
+		h = h[:j]
+	}
+	if j := lastByte(h, '@'); j >= 0 {
+		h = h[j+1:]
+	}
+	if len(h) > 0 && h[0] == '[' {
+		if j := bytes.IndexByte(h, ']'); j > 0 {
+			return h[1:j]
+		}
+		return nil
+	}
+	if j := lastByte(h, ':'); j >= 0 {
+		h = h[:j]
+	}
+	return h
 }
 
 func lastByte(b []byte, c byte) int {

@@ -448,12 +448,23 @@ func TestAllocs(t *testing.T) {
 	ip := netip.MustParseAddr("11.0.0.1")
 	dom := []byte("www.notcorp.example")
 	sha := []byte("0000000000000000000000000000000000000000000000000000000000000000")
+	url := []byte("https://www.notcorp.example:8443/path?q=1")
 	if n := testing.AllocsPerRun(200, func() {
+		a.Allowed(ioc.KindURL, url, netip.Addr{})
 		a.Allowed(ioc.KindIPv4, nil, ip)
 		a.Allowed(ioc.KindDomain, dom, netip.Addr{})
 		a.Allowed(ioc.KindSHA256, sha, netip.Addr{})
 	}); n != 0 {
-		t.Errorf("Allowed allocates %v times on IP/domain/hash misses", n)
+		t.Errorf("Allowed allocates %v times on URL/IP/domain/hash misses", n)
+	}
+}
+
+func TestURLHostAgrees(t *testing.T) {
+	for _, u := range []string{"http://evil.com/x", "http://u:p@evil.com:81/x", "http://[2001:db8::1]:8080/", "nohost",
+		"https://a.example?q", "http://[bad/", "ftp://h:21#f", "http://@/"} {
+		if got, want := string(urlHost([]byte(u))), ioc.URLHost(u); got != want {
+			t.Errorf("urlHost(%q) = %q, ioc.URLHost %q", u, got, want)
+		}
 	}
 }
 
