@@ -1,9 +1,10 @@
 package allowlist
 
 // substrMatcher is an Aho-Corasick automaton over byte strings with
-// sparse transitions: one map from (state, byte) to the next state, so
-// memory is proportional to the total pattern length (tens of bytes per
-// pattern byte), not 256 pointers per state. It answers "which pattern
+// sparse transitions: a dense 256-entry table for the root, and for every
+// other state its few outgoing edges in one flat array (scanned
+// linearly), so memory is proportional to the total pattern length
+// (about 10 bytes per pattern byte), not 256 pointers per state. It answers "which pattern
 // with the lowest list index occurs in the input". Immutable after
 // construction; safe for concurrent use; Match does not allocate.
 //
@@ -11,11 +12,15 @@ package allowlist
 // entries of the MISP disposable-email list it took 21 s and 1.8 GiB to
 // build, because each trie node holds two [256]*node arrays.)
 type substrMatcher struct {
-	edges map[uint64]int32 // state<<8 | byte -> next state
-	fail  []int32          // failure link per state
-	out   []int32          // list index of the pattern ending at this state; -1 if none
-	dict  []int32          // nearest state on the failure chain with out >= 0; -1 if none
-	fold  bool             // ASCII-lower-case the input while matching
+	root     [256]int32 // root transitions; 0 = stay at the root
+	edgeOff  []int32    // state s's edges are edgeByte/edgeNext[edgeOff[s]:edgeOff[s+1]]
+	edgeByte []byte
+	edgeNext []int32
+	fail     []int32          // failure link per state
+	out      []int32          // list index of the pattern ending at this state; -1 if none
+	dict     []int32          // nearest state on the failure chain with out >= 0; -1 if none
+	fold     bool             // ASCII-lower-case the input while matching
+	edges    map[uint64]int32 // build time only: state<<8 | byte -> next state
 }
 
 // newSubstrMatcher builds the automaton. pats[i] belongs to list
@@ -85,7 +90,39 @@ func newSubstrMatcher(pats []string, lists []int32, fold bool) *substrMatcher {
 			queue = append(queue, v)
 		}
 	}
+	m.edgeOff = make([]int32, len(m.fail)+1)
+	for st := range m.fail {
+		m.edgeOff[st+1] = m.edgeOff[st] + int32(len(children[st]))
+	}
+	m.edgeByte = make([]byte, len(m.edges))
+	m.edgeNext = make([]int32, len(m.edges))
+	for st, cs := range children {
+		for i, v := range cs {
+			at := m.edgeOff[st] + int32(i)
+			m.edgeByte[at], m.edgeNext[at] = inByte[v], v
+			if st == 0 {
+				m.root[inByte[v]] = v
+			}
+		}
+	}
+	m.edges = nil
 	return m
+}
+
+// next returns the transition of state s on c, or -1.
+func (m *substrMatcher) next(s int32, c byte) int32 {
+	if s == 0 {
+		if nx := m.root[c]; nx != 0 {
+			return nx
+		}
+		return -1
+	}
+	for i := m.edgeOff[s]; i < m.edgeOff[s+1]; i++ {
+		if m.edgeByte[i] == c {
+			return m.edgeNext[i]
+		}
+	}
+	return -1
 }
 
 // match returns the lowest list index of the patterns occurring in in.
@@ -97,7 +134,7 @@ func (m *substrMatcher) match(in []byte) (int32, bool) {
 			c += 'a' - 'A'
 		}
 		for {
-			if nx, ok := m.edges[uint64(s)<<8|uint64(c)]; ok {
+			if nx := m.next(s, c); nx >= 0 {
 				s = nx
 				break
 			}
