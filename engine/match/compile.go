@@ -107,7 +107,7 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 			addStr(&s.email, v, idx)
 		case ioc.KindMD5, ioc.KindJA3, ioc.KindJA3S:
 			var k [16]byte
-			if !decodeHex(k[:], []byte(v)) {
+			if !decodeHex(k[:], stringBytes(v)) {
 				return nil, errIndicator(i, ind, fmt.Errorf("%s %q: not hex", ind.Kind, v))
 			}
 			switch ind.Kind {
@@ -120,19 +120,19 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 			}
 		case ioc.KindSHA1:
 			var k [20]byte
-			if !decodeHex(k[:], []byte(v)) {
+			if !decodeHex(k[:], stringBytes(v)) {
 				return nil, errIndicator(i, ind, fmt.Errorf("sha1 %q: not hex", v))
 			}
 			addArr(&s.sha1, k, idx, &rb)
 		case ioc.KindSHA256:
 			var k [32]byte
-			if !decodeHex(k[:], []byte(v)) {
+			if !decodeHex(k[:], stringBytes(v)) {
 				return nil, errIndicator(i, ind, fmt.Errorf("sha256 %q: not hex", v))
 			}
 			addArr(&s.sha256, k, idx, &rb)
 		case ioc.KindSHA512:
 			var k [64]byte
-			if !decodeHex(k[:], []byte(v)) {
+			if !decodeHex(k[:], stringBytes(v)) {
 				return nil, errIndicator(i, ind, fmt.Errorf("sha512 %q: not hex", v))
 			}
 			addArr(&s.sha512, k, idx, &rb)

@@ -111,7 +111,11 @@ func (r *refMatcher) hits(o *ioc.Observable) []*ioc.Indicator {
 	v := string(o.Value)
 	switch o.Kind {
 	case ioc.KindIPv4, ioc.KindIPv6:
-		return r.addrHits(o.Addr)
+		a, ok := refAddr(o)
+		if !ok {
+			return nil
+		}
+		return r.addrHits(a)
 	case ioc.KindDomain:
 		return r.domainHits(v)
 	case ioc.KindURL:
@@ -149,6 +153,22 @@ func (r *refMatcher) hits(o *ioc.Observable) []*ioc.Indicator {
 		v = strings.ToLower(v)
 	}
 	return r.lookup(o.Kind, v)
+}
+
+// refAddr is the observable's address: Addr, or Value parsed when Addr
+// is unset; unmapped; zoned addresses are not addresses.
+func refAddr(o *ioc.Observable) (netip.Addr, bool) {
+	a := o.Addr
+	if !a.IsValid() {
+		var err error
+		if a, err = netip.ParseAddr(string(o.Value)); err != nil {
+			return netip.Addr{}, false
+		}
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
 }
 
 func (r *refMatcher) match(obs []ioc.Observable) map[*ioc.Indicator]int32 {
@@ -214,8 +234,9 @@ func (r *refMatcher) sat(p *ioc.Predicate, o *ioc.Observable) bool {
 	switch p.Op {
 	case ioc.PredEq, ioc.PredIn:
 		if p.Target.Kind == ioc.KindIPv4 || p.Target.Kind == ioc.KindIPv6 {
+			a, ok := refAddr(o)
 			for _, want := range r.addrVals[p] {
-				if o.Addr.Unmap() == want {
+				if ok && a == want {
 					return true
 				}
 			}
@@ -233,8 +254,9 @@ func (r *refMatcher) sat(p *ioc.Predicate, o *ioc.Observable) bool {
 			}
 		}
 	case ioc.PredCIDR:
+		a, ok := refAddr(o)
 		for _, pf := range p.Prefixes {
-			if o.Addr.IsValid() && pf.Masked().Contains(o.Addr.Unmap()) {
+			if ok && pf.Masked().Contains(a) {
 				return true
 			}
 		}

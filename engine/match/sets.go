@@ -35,7 +35,7 @@ func (s *strSet) build(o *compileOptions) {
 	}
 	s.bf = bloom.NewWithEstimates(uint(len(s.m)), o.fpRate)
 	for k := range s.m {
-		s.bf.AddString(k)
+		s.bf.Add(stringBytes(k))
 	}
 }
 
@@ -171,3 +171,9 @@ func parseAddr(b []byte) netip.Addr {
 
 func indexByte(b []byte, c byte) int     { return bytes.IndexByte(b, c) }
 func lastIndexByte(b []byte, c byte) int { return bytes.LastIndexByte(b, c) }
+
+// stringBytes views s as bytes without copying, for callees that only
+// read their argument during the call (Bloom Add, hex decoding).
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
