@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,6 +38,27 @@ func TestAlertRulesUseKnownMetrics(t *testing.T) {
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	known := knownMetrics(t)
+	rules := 0
+	for _, g := range doc.Groups {
+		for _, r := range g.Rules {
+			rules++
+			if r.Alert == "" || r.Expr == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
+				t.Errorf("rule %+v lacks alert, expr, severity or summary", r)
+			}
+			for _, name := range unknownSeries(known, r.Expr) {
+				t.Errorf("rule %s uses unknown metric %s", r.Alert, name)
+			}
+		}
+	}
+	if rules < 8 {
+		t.Errorf("only %d rules", rules)
+	}
+}
+
+// knownMetrics returns the names of every metric New registers.
+func knownMetrics(t *testing.T) map[string]bool {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := New(reg)
 	if err != nil {
@@ -61,28 +83,59 @@ func TestAlertRulesUseKnownMetrics(t *testing.T) {
 			known[s[1]] = true
 		}
 	}
-	series := regexp.MustCompile(`\biocmatch_[a-z_]+`)
-	rules := 0
-	for _, g := range doc.Groups {
-		for _, r := range g.Rules {
-			rules++
-			if r.Alert == "" || r.Expr == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
-				t.Errorf("rule %+v lacks alert, expr, severity or summary", r)
+	return known
+}
+
+// unknownSeries returns the iocmatch_* series of expr that are not
+// exported (histogram _bucket/_sum/_count suffixes allowed).
+func unknownSeries(known map[string]bool, expr string) []string {
+	var out []string
+	for _, name := range regexp.MustCompile(`\biocmatch_[a-z_]+`).FindAllString(expr, -1) {
+		base := name
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(name, suf); ok && known[b] {
+				base = b
 			}
-			for _, name := range series.FindAllString(r.Expr, -1) {
-				base := name
-				for _, suf := range []string{"_bucket", "_sum", "_count"} {
-					if b, ok := strings.CutSuffix(name, suf); ok && known[b] {
-						base = b
-					}
-				}
-				if !known[base] {
-					t.Errorf("rule %s uses unknown metric %s", r.Alert, name)
-				}
+		}
+		if !known[base] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TestDashboardUsesKnownMetrics does the same for the Grafana dashboard.
+func TestDashboardUsesKnownMetrics(t *testing.T) {
+	path := filepath.Join("..", "..", "deploy", "grafana", "iocmatch-dashboard.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	known := knownMetrics(t)
+	n := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			n++
+			if tg.Expr == "" {
+				t.Errorf("panel %q has an empty query", p.Title)
+			}
+			for _, name := range unknownSeries(known, tg.Expr) {
+				t.Errorf("panel %q uses unknown metric %s", p.Title, name)
 			}
 		}
 	}
-	if rules < 8 {
-		t.Errorf("only %d rules", rules)
+	if n < 10 {
+		t.Errorf("only %d queries in the dashboard", n)
 	}
 }
