@@ -260,6 +260,11 @@ func (o *Observer) object(depth int) error {
 		return nil
 	}
 	base := len(o.path)
+	// Windows event data as name/value pairs, {"Data":[{"@Name":"Image","#text":"C:\\x.exe"}]},
+	// gives the value at the path <parent>.Image.
+	pairs := isDataPath(o.path)
+	var pname, ptext []byte
+	var pnameEsc, ptextEsc bool
 	for {
 		if o.pos >= len(d) {
 			return o.eof("object")
@@ -290,7 +295,22 @@ func (o *Observer) object(depth int) error {
 		}
 		o.pos++
 		o.skipWS()
-		if err := o.value(depth); err != nil {
+		if pk := pairKey(pairs && !esc, d[ks:ke]); pk != 0 && o.pos < len(d) && d[o.pos] == '"' {
+			o.fields++
+			if o.fields > o.maxFields {
+				return newError(ErrTooManyFields, o.curFormat, o.pos, "more than %d values", o.maxFields)
+			}
+			vs := o.pos + 1
+			ve, vesc, err := o.str()
+			if err != nil {
+				return err
+			}
+			if pk == 1 {
+				pname, pnameEsc = d[vs:ve], vesc
+			} else {
+				ptext, ptextEsc = d[vs:ve], vesc
+			}
+		} else if err := o.value(depth); err != nil {
 			return err
 		}
 		o.path = o.path[:base]
@@ -304,11 +324,50 @@ func (o *Observer) object(depth int) error {
 			o.skipWS()
 		case '}':
 			o.pos++
+			if pname != nil && ptext != nil {
+				o.pairLeaf(base, pname, pnameEsc, ptext, ptextEsc)
+			}
 			return nil
 		default:
 			return o.malformed("invalid character %q after object value", d[o.pos])
 		}
 	}
+}
+
+// isDataPath reports whether path's last segment is "Data".
+func isDataPath(path []byte) bool {
+	n := len(path)
+	return n >= 4 && string(path[n-4:]) == "Data" && (n == 4 || path[n-5] == '.')
+}
+
+// pairKey classifies a key of a name/value pair object: 1 for the name,
+// 2 for the value, 0 otherwise (or when pairs is false).
+func pairKey(pairs bool, key []byte) int {
+	if !pairs {
+		return 0
+	}
+	switch string(key) {
+	case "@Name", "Name":
+		return 1
+	case "#text", "text", "Value", "content":
+		return 2
+	}
+	return 0
+}
+
+// pairLeaf hands the value of a name/value pair to leaf at the path
+// <parent of Data>.<name>, then restores o.path (which ends in "Data" at
+// length base).
+func (o *Observer) pairLeaf(base int, name []byte, nameEsc bool, text []byte, textEsc bool) {
+	parent := base - len("Data")
+	o.path = o.path[:parent] // keeps the '.' before Data, if any
+	if nameEsc {
+		o.path = appendUnescaped(o.path, name)
+	} else {
+		o.path = append(o.path, name...)
+	}
+	o.leaf(text, textEsc, false)
+	o.path = append(o.path[:parent], "Data"...)
 }
 
 func (o *Observer) array(depth int) error {

@@ -40,9 +40,13 @@
 // the port from a url-port field when the host has none), emitted with
 // the path's field name, without allocating on the fast path.
 //
-// Not handled: Windows XML-to-JSON EventData given as name/value pairs
-// ({"Data":[{"@Name":"Image","#text":...}]}): flatten them upstream;
-// defanged indicators in text (hxxp://,
+// Windows event data given as name/value pairs (XML converted to JSON:
+// {"EventData":{"Data":[{"@Name":"Image","#text":"C:\\x.exe"}]}}) is read as
+// if flat: the value has the path EventData.Image. Pair objects are those
+// under a key "Data" with a name key ("@Name", "Name") and a value key
+// ("#text", "text", "Value", "content").
+//
+// Not handled: defanged indicators in text (hxxp://,
 // evil[.]com); IDN names in free text (IDN hosts of URLs are handled).
 //
 // An Observer is not safe for concurrent use: use one per worker

@@ -24,7 +24,8 @@ import (
 
 var refKeys = []string{"source", "destination", "client", "server", "ip", "domain", "port", "file", "hash", "md5",
 	"sha256", "name", "user_agent", "original", "email", "from", "to", "address", "x", "meta", "tags", "a.b",
-	"source.ip", "destination.domain", "file.hash", "hash.md5", "email.to", "to.address", "\u00e9t\u00e9"}
+	"source.ip", "destination.domain", "file.hash", "hash.md5", "email.to", "to.address", "\u00e9t\u00e9",
+	"Data", "Data", "@Name", "Name", "#text", "Value"}
 
 var refValues = []string{"192.0.2.1", "::ffff:198.51.100.7", "2001:DB8::1", "fe80::1%eth0", "010.1.2.3", "256.1.1.1",
 	"Malware-C2.Example.", "evil.test", "b\u00fccher.example", "a..b", "-", " ", "", "203.0.113.66",
@@ -70,6 +71,22 @@ var refPlanted = []string{"source.ip", "destination.ip", "client.ip", "destinati
 // into nested objects and dotted keys, with a value or an array of them.
 func (g *refGen) planted(seen map[string]bool) {
 	segs := strings.Split(refPlanted[g.r.IntN(len(refPlanted))], ".")
+	if len(segs) > 1 && !seen[segs[0]] && g.r.IntN(4) == 0 {
+		// As a name/value pair: {"a":{"Data":[{"@Name":"b","#text":v}]}}.
+		last := segs[len(segs)-1]
+		for _, k := range segs[:len(segs)-1] {
+			g.str(k)
+			g.b.WriteString(":{")
+		}
+		g.b.WriteString(`"Data":[{"@Name":`)
+		g.str(last)
+		g.b.WriteString(`,"x":[1],"#text":`)
+		g.str(refValues[g.r.IntN(len(refValues))])
+		g.b.WriteString(`}]`)
+		g.b.WriteString(strings.Repeat("}", len(segs)-1))
+		seen[segs[0]] = true
+		return
+	}
 	var cut []string // keys, each one or more segments joined by '.'
 	for len(segs) > 0 {
 		n := 1 + g.r.IntN(len(segs))
@@ -124,10 +141,17 @@ func (g *refGen) value(depth int) {
 		}
 		for i, k := 0, g.r.IntN(4); i < k; i++ {
 			key := refKeys[g.r.IntN(len(refKeys))]
-			if seen[key] {
+			group := key // pair keys of a kind count as duplicates
+			switch key {
+			case "@Name":
+				group = "Name"
+			case "#text":
+				group = "Value"
+			}
+			if seen[group] {
 				continue // encoding/json keeps only the last duplicate
 			}
-			seen[key] = true
+			seen[group] = true
 			if len(seen) > 1 || depth == 0 {
 				g.b.WriteByte(',')
 			}
@@ -168,6 +192,13 @@ func refObserve(t *testing.T, data []byte, fields map[string][]FieldMap) []strin
 	walk = func(path string, v any) {
 		switch x := v.(type) {
 		case map[string]any:
+			if path == "Data" || strings.HasSuffix(path, ".Data") {
+				// A name/value pair object gives its value at <parent>.<name>.
+				name, text := pairOf(x)
+				if name != nil && text != nil {
+					walk(strings.TrimSuffix(path, "Data")+*name, *text)
+				}
+			}
 			for k, c := range x {
 				p := k
 				if path != "" {
@@ -210,6 +241,23 @@ func refObserve(t *testing.T, data []byte, fields map[string][]FieldMap) []strin
 	walk("", v)
 	slices.Sort(out)
 	return out
+}
+
+// pairOf returns the name and value strings of a name/value pair object
+// (the last of each kind in document order is not knowable from a map,
+// so the generator never writes two of a kind).
+func pairOf(m map[string]any) (name, text *string) {
+	for _, k := range []string{"@Name", "Name"} {
+		if s, ok := m[k].(string); ok {
+			name = &s
+		}
+	}
+	for _, k := range []string{"#text", "text", "Value", "content"} {
+		if s, ok := m[k].(string); ok {
+			text = &s
+		}
+	}
+	return name, text
 }
 
 func TestWalkerAgainstReference(t *testing.T) {
