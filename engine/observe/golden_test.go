@@ -79,3 +79,37 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestBuiltinProfilesGolden keeps a reviewed list of every builtin field
+// mapping in testdata/builtin_profiles.golden (run with -update after a
+// deliberate change).
+func TestBuiltinProfilesGolden(t *testing.T) {
+	var out bytes.Buffer
+	for _, p := range BuiltinProfiles() {
+		fmt.Fprintf(&out, "profile %s (format %s)\n", p.Name, p.Format)
+		for _, fm := range p.Fields {
+			kind := "-"
+			if fm.Kind != 0 {
+				kind = fm.Kind.String()
+			}
+			fmt.Fprintf(&out, "  %-48s %-12s %-3s %s\n", fm.Field, kind, fm.Role, fm.As)
+		}
+		for _, tf := range p.TextFields {
+			fmt.Fprintf(&out, "  %-48s %-12s %-3s %s\n", tf, "text", "any", ExtractText)
+		}
+	}
+	const golden = "testdata/builtin_profiles.golden"
+	if *update {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("builtin profiles differ from %s (run with -update to accept):\n%s", golden, out.String())
+	}
+}
