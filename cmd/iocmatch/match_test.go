@@ -192,7 +192,7 @@ func TestMatchFeedForms(t *testing.T) {
 func TestMatchSampleEvents(t *testing.T) {
 	const events = "../../testdata/sample/events.jsonl"
 	if _, err := os.Stat(events); err != nil {
-		t.Skipf("bundled sample events not committed yet: %v", err) // TODO(C): require once task B's sample lands
+		t.Fatalf("bundled sample events: %v", err)
 	}
 	code, stdout, stderr := matchRun(t, nil, "--indicators", matchSampleJSONL, "--now", matchNow, events)
 	if code != 0 {
