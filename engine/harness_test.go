@@ -91,6 +91,7 @@ func testOptions() Options {
 // running is an engine running in a goroutine.
 type running struct {
 	e      *Engine
+	m      *metrics.Metrics
 	cancel context.CancelFunc
 	done   chan error
 	reg    *prometheus.Registry
@@ -99,21 +100,35 @@ type running struct {
 // start runs an engine on nc (a fresh connection if nil) with snap.
 func (h *harness) start(opts Options, nc *nats.Conn, snap *match.Snapshot) *running {
 	h.t.Helper()
-	if nc == nil {
-		nc, _ = h.connect()
+	return h.startWith(opts, func(d *Deps) {
+		if nc != nil {
+			d.Conn = nc
+		}
+	}, snap)
+}
+
+// startWith runs an engine whose Deps are adjusted by mod (Conn nil: a
+// fresh connection).
+func (h *harness) startWith(opts Options, mod func(*Deps), snap *match.Snapshot) *running {
+	h.t.Helper()
+	deps := Deps{Log: zerolog.Nop()}
+	mod(&deps)
+	if deps.Conn == nil {
+		deps.Conn, _ = h.connect()
 	}
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	e, err := New(opts, Deps{Conn: nc, Log: zerolog.Nop(), Metrics: m})
+	deps.Metrics = m
+	e, err := New(opts, deps)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	e.SetSnapshot(snap)
 	ctx, cancel := context.WithCancel(h.ctx)
-	r := &running{e: e, cancel: cancel, done: make(chan error, 1), reg: reg}
+	r := &running{e: e, m: m, cancel: cancel, done: make(chan error, 1), reg: reg}
 	go func() { r.done <- e.Run(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for e.Ready() != nil {

@@ -162,13 +162,19 @@ func (w *worker) process(batch []*stream.Msg) {
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.PublishTimeout)
-	e.pub.Wait(ctx, &w.pending, func(tag int, err error) {
-		if w.out[tag] != outNak {
-			e.log.Warn().Err(err).Str("subject", batch[tag].Subject).Msg("publish failed: event will be redelivered")
+	var firstErr error
+	failed := e.pub.Wait(ctx, &w.pending, func(tag int, err error) {
+		if firstErr == nil {
+			firstErr = err
 		}
 		w.out[tag] = outNak
 	})
 	cancel()
+	if failed > 0 {
+		// One line per batch, not per event.
+		e.log.Warn().Err(firstErr).Int("failed_publishes", failed).Int("batch", len(batch)).
+			Dur("redelivery_in", e.opts.NakDelay).Msg("publishing alerts or dead letters failed: the events will be redelivered")
+	}
 
 	now := e.clock()
 	for _, pa := range w.alerts {
@@ -186,6 +192,7 @@ func (w *worker) process(batch []*stream.Msg) {
 			e.onAlert(Published{Alert: &pa.alert, Subject: pa.subject, JSON: pa.json})
 		}
 	}
+	var ackErr error
 	for i, m := range batch {
 		var err error
 		switch w.out[i] {
@@ -202,9 +209,12 @@ func (w *worker) process(batch []*stream.Msg) {
 			err = m.Nak(e.opts.NakDelay)
 			e.stats.naks.Add(1)
 		}
-		if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-			e.log.Warn().Err(err).Str("subject", m.Subject).Msg("acknowledging event failed: it will be redelivered")
+		if err != nil && ackErr == nil {
+			ackErr = err
 		}
+	}
+	if ackErr != nil && !errors.Is(ackErr, nats.ErrConnectionClosed) {
+		e.log.Warn().Err(ackErr).Msg("acknowledging events failed: they will be redelivered (their alerts are deduplicated)")
 	}
 	e.stats.events.Add(uint64(len(batch)))
 	e.stats.suppressed.Add(uint64(suppressed))
