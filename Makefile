@@ -5,7 +5,7 @@ FUZZTIME ?= 20s
 COUNT    ?= 6
 BIN      := bin/iocmatch
 
-.PHONY: build run test race fuzz bench lint vuln clean
+.PHONY: build run test race fuzz bench bench-e2e lint vuln clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/iocmatch
@@ -27,10 +27,25 @@ fuzz:
 	  done; \
 	done
 
-# Go benchmarks of every stage, COUNT runs each, summarised with benchstat.
+# Go benchmarks of every stage (decode, extract, each structure, the whole
+# match path, compile, alert encoding, feeds), COUNT runs of BENCHTIME each,
+# summarised with benchstat (pinned; fetched through the module proxy on
+# first use). Narrow with BENCH='Match' PKGS=./engine/match/. Compare two
+# runs: cp bench.out old.out; make bench; go run $(BENCHSTAT) old.out bench.out
+# The end-to-end figures (engine vs raw NATS) come from `make bench-e2e`.
+BENCHSTAT ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCHTIME ?= 200ms
+BENCH     ?= .
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) $(PKGS) | tee bench.out
-	$(GO) run golang.org/x/perf/cmd/benchstat@latest bench.out
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) $(PKGS) | tee bench.out
+	@if grep -q '^FAIL' bench.out; then echo "make bench: a benchmark failed (see bench.out)"; exit 1; fi
+	$(GO) run $(BENCHSTAT) bench.out
+
+# End to end: iocmatch vs raw NATS (core) and raw JetStream, with the
+# correctness check (see bench/README.md).
+bench-e2e: build
+	./$(BIN) bench
+	./$(BIN) bench --mode jetstream
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
