@@ -35,8 +35,8 @@ const (
 	// Kind is not used.
 	ExtractHashes
 	// ExtractPath emits the whole value as KindFilePath and its base
-	// name (after the last '/' or '\') as Kind, which must be
-	// KindFileName or KindProcessName (lower-cased).
+	// name (after the last '/' or '\') as Kind: KindFileName, or
+	// KindProcessName (lower-cased); with KindFilePath only the path.
 	ExtractPath
 	// ExtractText emits the value as Kind (KindText by default, or
 	// KindCommandLine) and scans it like a raw line for IP addresses,
@@ -47,7 +47,8 @@ const (
 	ExtractDNSResults
 	// ExtractURL emits an absolute URL as KindURL; a value starting with
 	// '/' is kept as the path of a URL built from the event's ExtractURLHost
-	// field (Zeek uri, EVE http.url, ECS url.original).
+	// field (Zeek uri, EVE http.url, ECS url.original and url.path; the
+	// first such path wins).
 	ExtractURL
 	// ExtractURLHost keeps the value (host[:port]) to build a URL with
 	// the event's ExtractURL path. It emits nothing by itself: map the
@@ -111,6 +112,10 @@ func ParseExtract(s string) (Extract, error) {
 // ("dns.answers.data" for each element of dns.answers). Field is also the
 // Observable.Field of what the mapping emits. A path may be mapped more
 // than once (e.g. as a host and as a URL host).
+//
+// Kind and Role are given to the emitted observables (some extractors
+// decide the kind themselves); As says how the value is read, ExtractValue
+// by default.
 type FieldMap struct {
 	Field string
 	Kind  ioc.Kind
