@@ -518,3 +518,44 @@ func ExampleWebhook() {
 	_ = w.Close(context.Background())
 	// Output: POST [{"event":{"id":"1"}},{"event":{"id":"2"}}]
 }
+
+// TestWebhookCloseDuringSend: Close racing with senders never panics, and
+// every alert Send accepted is delivered (Close flushes).
+func TestWebhookCloseDuringSend(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	o := fastOpts(srv.URL, nil)
+	o.QueueSize = 100000
+	w, err := NewWebhook(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var accepted atomic.Int64
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				switch err := w.Send(alertDoc(i)); {
+				case err == nil:
+					accepted.Add(1)
+				case errors.Is(err, ErrClosed):
+					return
+				default:
+					t.Errorf("Send: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Millisecond)
+	closeWebhook(t, w)
+	wg.Wait()
+	if got := int64(len(rec.alerts())); got != accepted.Load() {
+		t.Errorf("delivered %d, accepted %d", got, accepted.Load())
+	}
+	// Close is idempotent.
+	closeWebhook(t, w)
+}
