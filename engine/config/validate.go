@@ -287,6 +287,10 @@ func (c Config) validateStream(p *problems) {
 		p.add("stream.duplicate_window", "%s exceeds stream.alerts_max_age %s (JetStream requires window <= max age)",
 			fmtDur(s.DuplicateWindow), fmtDur(s.AlertsMaxAge))
 	}
+	if s.Mode == "jetstream" && s.DuplicateWindow > 0 && s.AckWait > 0 && s.DuplicateWindow <= s.AckWait {
+		p.add("stream.duplicate_window", "%s must exceed stream.ack_wait %s: an event redelivered after ack_wait would yield a duplicate alert",
+			fmtDur(s.DuplicateWindow), fmtDur(s.AckWait))
+	}
 	if s.BatchSize <= 0 || s.BatchSize > 100000 {
 		p.add("stream.batch_size", "must be between 1 and 100000, got %d", s.BatchSize)
 	}
