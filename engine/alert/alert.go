@@ -172,8 +172,10 @@ type Enrichment struct {
 	Indicator *ioc.Indicator // shared, read-only
 	// Matched is the observed value that matched (the event's value, e.g.
 	// the subdomain that matched a domain indicator, the address inside a
-	// CIDR indicator). For a compound indicator it is the indicator's
-	// pattern (or its expression when it has no pattern).
+	// CIDR indicator). For substring and command-line indicators it is
+	// the substring found (the text it was found in is the event field).
+	// For a compound indicator it is the indicator's pattern (or its
+	// expression when it has no pattern).
 	Matched string
 	// Field is the event field Matched came from ("" for a compound).
 	Field string
@@ -234,6 +236,11 @@ func (b *Builder) Build(in Input) (Alert, error) {
 			en.ObservedKind = o.Kind
 			en.Field = o.Field
 			en.Matched = obsValue(o)
+			if k := h.Indicator.Kind; k == ioc.KindSubstring || k == ioc.KindCommandLine {
+				// The text it was found in (a whole line, a command line) is
+				// the event's field; the atomic value is the substring.
+				en.Matched = h.Indicator.Value
+			}
 		default:
 			return Alert{}, fmt.Errorf("alert: hit %d (indicator %s): observable index %d out of range [0,%d)",
 				i, h.Indicator.ID, h.Obs, len(in.Observables))

@@ -58,6 +58,12 @@ func sampleIndicators() map[string]*ioc.Indicator {
 			Value: `hkey_local_machine\software\microsoft\windows\currentversion\run\samplerat`,
 			Feed:  "other", Confidence: 20, Context: ioc.Context{Techniques: []ioc.Technique{{ID: "T1547.001"}}},
 		},
+		"cmdline": {
+			ID: "sample:command-line:-EncodedCommand JAB", Kind: ioc.KindCommandLine, Value: "-EncodedCommand JAB",
+			Feed: "sample", Confidence: 40, Labels: []string{"TLP:GREEN"},
+			Context: ioc.Context{Techniques: []ioc.Technique{{ID: "T1059.001", Name: "PowerShell"}, {ID: "T1059", Name: "Command and Scripting Interpreter"}},
+				KillChain: []string{"mitre-attack:execution", "lockheed:installation"}},
+		},
 		"compound": {
 			ID: "indicator--0b8f3c1e-7b0e-4c55-9d6a-1f1d2c3b4a0d", Kind: ioc.KindCompound,
 			Pattern: "[network-traffic:dst_ref.value = '203.0.113.80' AND network-traffic:dst_port = 4444]",
@@ -153,6 +159,17 @@ func goldenCases() []goldenCase {
 			Hits:   []match.Hit{{Indicator: inds["sha256"], Obs: 2}},
 			Source: "iocmatch.events.sysmon",
 		}},
+		{"cmdline_sysmon", Input{
+			Event:     []byte(`{"EventID":1,"EventRecordID":77,"UtcTime":"2026-01-01 00:00:07.000","Computer":"WS-043","EventData":{"CommandLine":"powershell.exe -nop -EncodedCommand JABzAD0A"}}`),
+			Format:    "sysmon",
+			EventID:   []byte("77"),
+			Timestamp: []byte("2026-01-01 00:00:07.000"),
+			Observables: []ioc.Observable{
+				obs(ioc.KindCommandLine, ioc.RoleAny, "powershell.exe -nop -EncodedCommand JABzAD0A", "EventData.CommandLine"),
+			},
+			Hits:   []match.Hit{{Indicator: inds["cmdline"], Obs: 0}},
+			Source: "iocmatch.events.sysmon",
+		}},
 		{"compound_and_ip_ecs", Input{
 			Event:   []byte(`{"@timestamp":"2026-01-01T00:00:05Z","event":{"id":"fw-77"},"source":{"ip":"192.0.2.12"},"destination":{"ip":"203.0.113.80","port":4444},"related":{"ip":["192.0.2.12","203.0.113.80"]}}`),
 			Format:  "ecs",
@@ -174,6 +191,28 @@ func goldenCases() []goldenCase {
 			Hits:   []match.Hit{{Indicator: inds["regkey"], Obs: 0}},
 			Source: "raw.log",
 		}},
+	}
+}
+
+// goldenCaseNamed returns the golden case named name.
+func goldenCaseNamed(t testing.TB, name string) goldenCase {
+	for _, tc := range goldenCases() {
+		if tc.name == name {
+			return tc
+		}
+	}
+	t.Fatalf("no golden case %s", name)
+	return goldenCase{}
+}
+
+func TestSubstringAtomic(t *testing.T) {
+	tc := goldenCaseNamed(t, "cmdline_sysmon")
+	a, err := NewBuilder(Options{}).Build(tc.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if en := a.Enrichments[0]; en.Matched != "-EncodedCommand JAB" || en.Field != "EventData.CommandLine" {
+		t.Errorf("substring hit: matched %q field %q, want the substring and the command line field", en.Matched, en.Field)
 	}
 }
 
@@ -317,6 +356,11 @@ func TestECSFields(t *testing.T) {
 	check("compound_and_ip_ecs", "threat.feed.name", "sample")
 	check("compound_and_ip_ecs", "related.ip", []string{"192.0.2.12", "203.0.113.80"})
 	check("regkey_raw", "threat.feed.name", "other")
+	check("cmdline_sysmon", "threat.technique.id", []string{"T1059"})
+	check("cmdline_sysmon", "threat.technique.name", []string{"Command and Scripting Interpreter"})
+	check("cmdline_sysmon", "threat.technique.subtechnique.name", []string{"PowerShell"})
+	check("cmdline_sysmon", "threat.tactic.name", []string{"Execution"})
+	check("cmdline_sysmon", "iocmatch.event.EventRecordID", 77)
 }
 
 func TestEntities(t *testing.T) {
@@ -449,7 +493,7 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	tc := goldenCases()[2] // domain_suffix_ecs
+	tc := goldenCaseNamed(t, "domain_suffix_ecs")
 	tc.in.Now = now
 	doc := func(o Options) map[string]any {
 		a, err := NewBuilder(o).Build(tc.in)

@@ -13,7 +13,7 @@ import (
 //	go test -run '^$' -bench . -benchmem -count 6 ./engine/alert/ | tee bench.out
 //	benchstat bench.out
 func BenchmarkBuildAndEncode(b *testing.B) {
-	tc := goldenCases()[2]
+	tc := goldenCaseNamed(b, "domain_suffix_ecs")
 	tc.in.Now = now
 	bl := NewBuilder(Options{})
 	var buf []byte
@@ -29,7 +29,7 @@ func BenchmarkBuildAndEncode(b *testing.B) {
 }
 
 func BenchmarkAppendJSON(b *testing.B) {
-	tc := goldenCases()[2]
+	tc := goldenCaseNamed(b, "domain_suffix_ecs")
 	tc.in.Now = now
 	a, err := NewBuilder(Options{}).Build(tc.in)
 	if err != nil {
@@ -46,7 +46,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 // BenchmarkBaselineJSONMarshalMap encodes the same document with
 // encoding/json from a map[string]any.
 func BenchmarkBaselineJSONMarshalMap(b *testing.B) {
-	tc := goldenCases()[2]
+	tc := goldenCaseNamed(b, "domain_suffix_ecs")
 	tc.in.Now = now
 	a, err := NewBuilder(Options{}).Build(tc.in)
 	if err != nil {

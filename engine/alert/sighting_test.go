@@ -58,7 +58,7 @@ func TestEventTime(t *testing.T) {
 
 func TestSightingBundleGolden(t *testing.T) {
 	inds := sampleIndicators()
-	in := goldenCases()[5] // compound_and_ip_ecs: a STIX id and a second STIX id
+	in := goldenCaseNamed(t, "compound_and_ip_ecs") // two STIX ids
 	in.in.Now = now.Add(time.Second)
 	in.in.Timestamp = []byte("2026-03-14T09:26:53.589Z")
 	in.in.Hits = append(in.in.Hits, match.Hit{Indicator: inds["cidr"], Obs: 0}) // a list id
