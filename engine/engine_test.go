@@ -386,10 +386,14 @@ func TestPublishFailureNaks(t *testing.T) {
 
 // TestThroughputLatency measures the end-to-end path on this machine:
 // events published to JetStream, matched, alerts stored and received by
-// a subscriber. Numbers are logged, not asserted.
+// a subscriber. Numbers are logged, not asserted. It is skipped with
+// -short and under the race detector (whose overhead makes the numbers
+// meaningless); run it alone:
+//
+//	go test -run TestThroughputLatency -v ./engine/
 func TestThroughputLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measurement")
+	if testing.Short() || raceEnabled {
+		t.Skip("measurement: run without -race and -short")
 	}
 	h := newHarness(t, nil)
 	opts := testOptions()

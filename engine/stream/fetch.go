@@ -87,9 +87,15 @@ type FetchOptions struct {
 	// (the bound on events in memory, besides the batches being
 	// processed); 0 means 2 * BatchSize.
 	Buffer int
-	// PullMaxBytes bounds the bytes a JetStream pull buffers; 0 means
-	// 64 MiB.
+	// PullMaxBytes bounds the bytes one JetStream pull request delivers;
+	// 0 means 64 MiB.
 	PullMaxBytes int
+	// Pullers is the number of concurrent JetStream pull requests (so
+	// that one is always outstanding while another completes); 0 means 2.
+	Pullers int
+	// PullWait is how long one pull request waits for messages; it bounds
+	// how long a drain waits for the pulls in progress. 0 means 1 s.
+	PullWait time.Duration
 }
 
 func (o FetchOptions) withDefaults() FetchOptions {
@@ -101,6 +107,12 @@ func (o FetchOptions) withDefaults() FetchOptions {
 	}
 	if o.PullMaxBytes <= 0 {
 		o.PullMaxBytes = 64 << 20
+	}
+	if o.Pullers <= 0 {
+		o.Pullers = 2
+	}
+	if o.PullWait <= 0 {
+		o.PullWait = time.Second
 	}
 	return o
 }
@@ -121,47 +133,60 @@ type Fetcher struct {
 }
 
 // NewJetStreamFetcher returns a Fetcher pulling from the durable consumer
-// cons. Start begins pulling; when its context is cancelled it stops
-// pulling, hands over the messages already received, and Batch then
+// cons with Options.Pullers concurrent pull requests, each of at most
+// BatchSize messages and lasting at most PullWait. Messages are handed to
+// the workers as they arrive, not when a pull completes. When the context
+// given to Start is cancelled, no new pull is issued and the pulls in
+// progress run to their end, so every message the server delivered is
+// handed over (none is left unacknowledged until AckWait); Batch then
 // reports the end.
 func NewJetStreamFetcher(cons jetstream.Consumer, opts FetchOptions, clock func() time.Time, log zerolog.Logger) *Fetcher {
 	opts = opts.withDefaults()
 	f := &Fetcher{opts: opts, log: log, ch: make(chan *Msg, opts.Buffer), done: make(chan struct{}), clock: clockOr(clock)}
 	f.start = func(ctx context.Context) error {
-		it, err := cons.Messages(
-			jetstream.PullMaxMessagesWithBytesLimit(opts.BatchSize, opts.PullMaxBytes),
-			jetstream.PullExpiry(30*time.Second),
-		)
-		if err != nil {
-			return fmt.Errorf("stream: consumer pull: %w", err)
+		var wg sync.WaitGroup
+		for range opts.Pullers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f.pull(ctx, cons)
+			}()
 		}
 		go func() {
-			defer close(f.done)
-			defer close(f.ch)
-			stop := context.AfterFunc(ctx, it.Drain)
-			defer stop()
-			for {
-				m, err := it.Next()
-				if err != nil {
-					if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, nats.ErrConnectionClosed) {
-						f.setErr(err)
-						return
-					}
-					// Transient (no responders while reconnecting, heartbeat
-					// missed): the iterator recovers; pause briefly.
-					f.log.Warn().Err(err).Msg("stream: pull")
-					select {
-					case <-ctx.Done():
-					case <-time.After(100 * time.Millisecond):
-					}
-					continue
-				}
-				f.ch <- &Msg{Subject: m.Subject(), Data: m.Data(), Header: m.Headers(), Received: f.clock(), js: m}
-			}
+			wg.Wait()
+			close(f.ch)
+			close(f.done)
 		}()
 		return nil
 	}
 	return f
+}
+
+// pull issues pull requests until ctx ends or the connection is closed.
+func (f *Fetcher) pull(ctx context.Context, cons jetstream.Consumer) {
+	for ctx.Err() == nil {
+		mb, err := cons.Fetch(f.opts.BatchSize, jetstream.FetchMaxWait(f.opts.PullWait), jetstream.FetchMaxBytes(f.opts.PullMaxBytes))
+		if err == nil {
+			for m := range mb.Messages() {
+				f.ch <- &Msg{Subject: m.Subject(), Data: m.Data(), Header: m.Headers(), Received: f.clock(), js: m}
+			}
+			err = mb.Error()
+		}
+		if err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+			continue
+		}
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			f.setErr(err)
+			return
+		}
+		// Transient (no responders while reconnecting, a leader change):
+		// pause briefly and pull again.
+		f.log.Warn().Err(err).Msg("stream: pull")
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // NewCoreFetcher returns a Fetcher on a core-NATS queue subscription
@@ -195,6 +220,10 @@ func NewCoreFetcher(nc *nats.Conn, subject, queue string, pendingLimit int, opts
 		if err := s.SetPendingLimits(pendingLimit, -1); err != nil {
 			_ = s.Unsubscribe()
 			return fmt.Errorf("stream: subscribe %s: pending limits: %w", subject, err)
+		}
+		if err := nc.Flush(); err != nil {
+			_ = s.Unsubscribe()
+			return fmt.Errorf("stream: subscribe %s: %w", subject, err)
 		}
 		closed := s.StatusChanged(nats.SubscriptionClosed)
 		mu.Lock()
