@@ -228,10 +228,15 @@ type Result struct {
 	// OracleEventsPerSec is observe+match on one goroutine, no NATS.
 	OracleEventsPerSec float64 `json:"oracle_events_per_sec"`
 
-	Baseline *Phase      `json:"baseline,omitempty"`
-	Engine   Phase       `json:"engine"`
-	Ratio    float64     `json:"throughput_ratio"` // engine events/s ÷ baseline events/s
-	Correct  Correctness `json:"correctness"`
+	Baseline *Phase  `json:"baseline,omitempty"`
+	Engine   Phase   `json:"engine"`
+	Ratio    float64 `json:"throughput_ratio"` // engine events/s ÷ baseline events/s
+	// EngineCPUPerEvent is (engine phase CPU − baseline phase CPU) ÷
+	// events: what the engine adds per event to moving it through NATS
+	// (decode, extract, match, alerts, acks). Approximate: both phases
+	// run in one process.
+	EngineCPUPerEvent time.Duration `json:"engine_cpu_per_event_ns"`
+	Correct           Correctness   `json:"correctness"`
 }
 
 // workload is the prepared pool and its oracle.
@@ -350,6 +355,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Correct = corr
 	if res.Baseline != nil && res.Baseline.EventsPerSec > 0 {
 		res.Ratio = res.Engine.EventsPerSec / res.Baseline.EventsPerSec
+		if res.Engine.Processed > 0 {
+			res.EngineCPUPerEvent = time.Duration((res.Engine.CPUSeconds - res.Baseline.CPUSeconds) / float64(res.Engine.Processed) * 1e9)
+		}
 	}
 	runtime.KeepAlive(snap)
 	return res, nil

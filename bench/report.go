@@ -85,6 +85,9 @@ func WriteTable(w io.Writer, r *Result) {
 			ratio(e.Latency.P999, b.Latency.P999), ratio(e.Latency.Max, b.Latency.Max), xf(e.CPUSeconds, b.CPUSeconds), xf(float64(e.PeakRSS), float64(b.PeakRSS)))
 	}
 	tw.Flush()
+	if r.EngineCPUPerEvent > 0 {
+		fmt.Fprintf(w, "engine CPU per event (engine phase − baseline phase): %s\n", fmtDur(r.EngineCPUPerEvent))
+	}
 	fmt.Fprintln(w, "(latency: baseline = publish→receive of every message; engine = publish→alert received, alerting events only. CPU and RSS: the whole process — publishers, subscriber, embedded NATS and engine.)")
 
 	c := r.Correct
@@ -136,6 +139,8 @@ func fmtDur(d time.Duration) string {
 	switch {
 	case d == 0:
 		return "-"
+	case d < 10*time.Microsecond:
+		return fmt.Sprintf("%.1fµs", float64(d)/1e3)
 	case d < time.Millisecond:
 		return fmt.Sprintf("%dµs", d.Microseconds())
 	case d < time.Second:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -136,7 +137,7 @@ type series struct {
 
 type chart struct {
 	title, xlabel, ylabel string
-	logX                  bool
+	logX, logY            bool
 	series                []series
 	x0, y0, w, h          float64 // plot area in the SVG
 }
@@ -178,7 +179,7 @@ func WriteSVG(w io.Writer, s *SweepResult) error {
 		}
 	}
 	right := chart{title: fmt.Sprintf("Event→alert latency vs offered load (max %s ev/s)", si(s.MaxRate)), xlabel: "offered load, % of maximum",
-		ylabel: "ms", series: []series{p50, p99, bp99}, x0: 570, y0: 40, w: 380, h: 300}
+		ylabel: "ms (log scale)", logY: true, series: []series{p50, p99, bp99}, x0: 570, y0: 40, w: 380, h: 300}
 	right.draw(&sb, series{})
 	sb.WriteString("</svg>\n")
 	_, err := io.WriteString(w, sb.String())
@@ -207,20 +208,54 @@ func (c *chart) draw(sb *strings.Builder, secondary series) {
 		xmin = 0
 	}
 	ymax = niceCeil(ymax)
+	ymin := 0.0
+	if c.logY {
+		ymin = math.Inf(1)
+		for _, s := range c.series {
+			for _, p := range s.pts {
+				if p[1] > 0 {
+					ymin = math.Min(ymin, p[1])
+				}
+			}
+		}
+		if math.IsInf(ymin, 0) {
+			ymin = 0.1
+		}
+		ymin = math.Pow(10, math.Floor(math.Log10(ymin)))
+		ymax = math.Pow(10, math.Ceil(math.Log10(ymax)))
+		if ymax <= ymin {
+			ymax = ymin * 10
+		}
+	}
 	fx := func(x float64) float64 {
 		if c.logX {
 			return c.x0 + (math.Log10(x)-math.Log10(xmin))/(math.Log10(xmax)-math.Log10(xmin))*c.w
 		}
 		return c.x0 + (x-xmin)/(xmax-xmin)*c.w
 	}
-	fy := func(y, top float64) float64 { return c.y0 + c.h - y/top*c.h }
+	fy := func(y, top float64) float64 {
+		if c.logY && top == ymax {
+			y = math.Max(y, ymin)
+			return c.y0 + c.h - (math.Log10(y)-math.Log10(ymin))/(math.Log10(ymax)-math.Log10(ymin))*c.h
+		}
+		return c.y0 + c.h - y/top*c.h
+	}
 	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" font-size="13" font-weight="bold">%s</text>`+"\n", c.x0, c.y0-15, esc(c.title))
 	fmt.Fprintf(sb, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#333"/>`+"\n", c.x0, c.y0, c.w, c.h)
-	for i := 0; i <= 5; i++ { // y grid
-		y := ymax * float64(i) / 5
+	var yticks []float64
+	if c.logY {
+		for y := ymin; y <= ymax*1.0001; y *= 10 {
+			yticks = append(yticks, y)
+		}
+	} else {
+		for i := 0; i <= 5; i++ {
+			yticks = append(yticks, ymax*float64(i)/5)
+		}
+	}
+	for _, y := range yticks { // y grid
 		py := fy(y, ymax)
 		fmt.Fprintf(sb, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.1f" y="%.1f" text-anchor="end">%s</text>`+"\n",
-			c.x0, py, c.x0+c.w, py, c.x0-5, py+4, si(y))
+			c.x0, py, c.x0+c.w, py, c.x0-5, py+4, tick(y))
 	}
 	// x ticks: the points of the first series
 	if len(c.series) > 0 {
@@ -292,4 +327,12 @@ func niceCeil(v float64) float64 {
 
 func esc(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// tick labels an axis value: k/M suffixes, decimals below 1.
+func tick(v float64) string {
+	if v > 0 && v < 1 {
+		return strconv.FormatFloat(v, 'g', 2, 64)
+	}
+	return si(v)
 }
