@@ -182,7 +182,7 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 		}
 		s.stats.SubstringPatterns = len(patterns)
 	}
-	s.multi = rb.build()
+	s.multi = rb.build(s.inds)
 
 	s.domain.build(&co)
 	s.url.build(&co)

@@ -110,7 +110,7 @@ func (g *gen) atomic() *ioc.Indicator {
 		p, _ := g.ip4().Prefix(8 + g.r.IntN(24))
 		k, v = ioc.KindCIDRv4, p.String()
 	case x < 36:
-		p, _ := g.ip6().Prefix(16 + g.r.IntN(111))
+		p, _ := g.ip6().Prefix(24 + g.r.IntN(103))
 		k, v = ioc.KindCIDRv6, p.String()
 	case x < 60:
 		k, v = ioc.KindDomain, g.domain()
@@ -157,7 +157,14 @@ func (g *gen) compound() *ioc.Indicator {
 	id := fmt.Sprintf("indicator--%08d", g.n)
 	var e *ioc.Expr
 	port := fmt.Sprint(g.r.IntN(4) * 1000)
-	switch g.r.IntN(21) {
+	t := g.r.IntN(11) // templates 0-9 and default (11) uniformly
+	if t == 10 {
+		t = 11
+	}
+	if g.r.IntN(100) == 0 {
+		t = 10 // ~1% unanchored
+	}
+	switch t {
 	case 0:
 		e = ioc.And(pr(ioc.KindIPv4, ioc.RoleDst, ioc.PredEq, g.ip4().String()), pr(ioc.KindPort, ioc.RoleDst, ioc.PredEq, port))
 	case 1:

@@ -325,8 +325,30 @@ func (s *Snapshot) emit(dst []Hit, start int, ref int32, oi int32, onlySubstring
 	if ref >= 0 {
 		return s.emitOne(dst, start, ref, oi, onlySubstring)
 	}
-	for _, idx := range s.multi.group(ref) {
-		dst = s.emitOne(dst, start, idx, oi, onlySubstring)
+	g := -(ref + 1)
+	members := s.multi.group(ref)
+	if s.multi.mixed[g] {
+		// A substring value shared by KindSubstring and KindCommandLine
+		// indicators can be emitted in part (onlySubstring): check each.
+		for _, idx := range members {
+			dst = s.emitOne(dst, start, idx, oi, onlySubstring)
+		}
+		return dst
+	}
+	// A group of one kind is always emitted whole, so its first member
+	// tells whether all are already in dst: one scan instead of one per
+	// member (groups can be large: one value in many feeds).
+	first := s.inds[members[0]]
+	if onlySubstring && first.Kind != ioc.KindSubstring {
+		return dst
+	}
+	for i := start; i < len(dst); i++ {
+		if dst[i].Indicator == first {
+			return dst
+		}
+	}
+	for _, idx := range members {
+		dst = append(dst, Hit{Indicator: s.inds[idx], Obs: oi})
 	}
 	return dst
 }
@@ -353,8 +375,9 @@ func appendHit(dst []Hit, start int, ind *ioc.Indicator, oi int32) []Hit {
 // indicators. A ref >= 0 is a single indicator index; a ref < 0 is group
 // -(ref+1), whose indicator indexes are inds[off[g]:off[g+1]].
 type multiRefs struct {
-	off  []int32
-	inds []int32
+	off   []int32
+	inds  []int32
+	mixed []bool // group g holds indicators of more than one kind
 }
 
 func (m *multiRefs) group(ref int32) []int32 {
@@ -390,7 +413,7 @@ func (b *refBuilder) add(old int32, had bool, idx int32) int32 {
 	return old
 }
 
-func (b *refBuilder) build() multiRefs {
+func (b *refBuilder) build(inds []*ioc.Indicator) multiRefs {
 	var m multiRefs
 	if len(b.groups) == 0 {
 		return m
@@ -401,9 +424,15 @@ func (b *refBuilder) build() multiRefs {
 		n += len(g)
 	}
 	m.inds = make([]int32, 0, n)
-	for _, g := range b.groups {
+	m.mixed = make([]bool, len(b.groups))
+	for gi, g := range b.groups {
 		m.off = append(m.off, int32(len(m.inds)))
 		m.inds = append(m.inds, g...)
+		for _, idx := range g[1:] {
+			if inds[idx].Kind != inds[g[0]].Kind {
+				m.mixed[gi] = true
+			}
+		}
 	}
 	m.off = append(m.off, int32(len(m.inds)))
 	return m

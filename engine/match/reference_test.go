@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,8 +21,9 @@ import (
 // strings.Split, substrings and compounds by a linear scan over all of
 // them with strings.Contains and a direct walk of the ioc.Expr tree.
 type refMatcher struct {
-	exact     map[string][]*ioc.Indicator // "kind\x00value"
+	exact     map[refKey][]*ioc.Indicator
 	cidrs     map[netip.Prefix][]*ioc.Indicator
+	cidrBits  []int // prefix lengths present, longest first (both families)
 	substr    []*ioc.Indicator // KindSubstring and KindCommandLine
 	compounds []*ioc.Indicator
 	normVals  map[*ioc.Predicate][]string
@@ -30,13 +32,16 @@ type refMatcher struct {
 }
 
 func newRef(inds []*ioc.Indicator) *refMatcher {
-	r := &refMatcher{exact: map[string][]*ioc.Indicator{}, cidrs: map[netip.Prefix][]*ioc.Indicator{},
+	r := &refMatcher{exact: map[refKey][]*ioc.Indicator{}, cidrs: map[netip.Prefix][]*ioc.Indicator{},
 		normVals: map[*ioc.Predicate][]string{}, addrVals: map[*ioc.Predicate][]netip.Addr{}, regexes: map[*ioc.Predicate]*regexp.Regexp{}}
 	for _, ind := range inds {
 		switch ind.Kind {
 		case ioc.KindCIDRv4, ioc.KindCIDRv6:
 			p := netip.MustParsePrefix(ind.Value)
 			r.cidrs[p] = append(r.cidrs[p], ind)
+			if !slices.Contains(r.cidrBits, p.Bits()) {
+				r.cidrBits = append(r.cidrBits, p.Bits())
+			}
 		case ioc.KindSubstring, ioc.KindCommandLine:
 			r.substr = append(r.substr, ind)
 		case ioc.KindCompound:
@@ -47,10 +52,12 @@ func newRef(inds []*ioc.Indicator) *refMatcher {
 			if k == ioc.KindIPv6 {
 				k = ioc.KindIPv4
 			}
-			key := k.String() + "\x00" + ind.Value
+			key := refKey{k, ind.Value}
 			r.exact[key] = append(r.exact[key], ind)
 		}
 	}
+	slices.Sort(r.cidrBits)
+	slices.Reverse(r.cidrBits)
 	return r
 }
 
@@ -82,14 +89,24 @@ func (r *refMatcher) lookup(k ioc.Kind, v string) []*ioc.Indicator {
 	if k == ioc.KindIPv6 {
 		k = ioc.KindIPv4
 	}
-	return r.exact[k.String()+"\x00"+v]
+	return r.exact[refKey{k, v}]
+}
+
+type refKey struct {
+	kind  ioc.Kind // IPv6 folded into IPv4
+	value string
 }
 
 func (r *refMatcher) addrHits(a netip.Addr) []*ioc.Indicator {
 	a = a.Unmap()
 	out := append([]*ioc.Indicator(nil), r.lookup(ioc.KindIPv4, a.String())...)
-	for bits := a.BitLen(); bits >= 0; bits-- {
-		p, _ := a.Prefix(bits)
+	// every prefix length present, longest first (a prefix length longer
+	// than the address is skipped by Prefix's error)
+	for _, bits := range r.cidrBits {
+		p, err := a.Prefix(bits)
+		if err != nil {
+			continue
+		}
 		if inds, ok := r.cidrs[p]; ok {
 			return append(out, inds...)
 		}
@@ -511,10 +528,10 @@ func TestMatchAgainstReference(t *testing.T) {
 		}
 		inds = append(inds, ind)
 	}
-	for range 200 {
+	for range 150 {
 		inds = append(inds, g.substring(ioc.KindSubstring), g.substring(ioc.KindCommandLine))
 	}
-	for range 250 {
+	for range 120 {
 		inds = append(inds, g.compound())
 	}
 	ref := newRef(inds)
@@ -551,6 +568,7 @@ func TestMatchAgainstReference(t *testing.T) {
 	} {
 		opts := tc.opts
 		t.Run(fmt.Sprintf("%s/bloom=%v/%s", opts.CIDR, !opts.DisableBloom, opts.Automaton), func(t *testing.T) {
+			t.Parallel() // read-only sharing of inds, events and want
 			s, err := Compile(inds, opts)
 			if err != nil {
 				t.Fatal(err)

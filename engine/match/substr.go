@@ -197,7 +197,7 @@ func (m *acMatcher) edge(s int32, c byte) int32 {
 		if m.edgeByte[mid] < c {
 			lo = mid + 1
 		} else {
-			hi = mid
+			hi = mid + 1 // mid may be c: keep it in range
 		}
 	}
 	for i := lo; i < hi; i++ {

@@ -89,6 +89,50 @@ func TestAutomataRandom(t *testing.T) {
 	}
 }
 
+// TestAutomataRandomLarge uses enough patterns over a wide alphabet that
+// the compact automaton has sparse states (beyond maxDense) with many
+// edges (binary search).
+func TestAutomataRandomLarge(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	word := func(n, k int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[r.IntN(k)]
+		}
+		return string(b)
+	}
+	seen := map[string]bool{}
+	var patterns []string
+	for len(patterns) < 3000 {
+		// short prefixes over the whole alphabet give deep states many children
+		p := word(2, 3) + word(1+r.IntN(8), len(alphabet))
+		if !seen[p] {
+			seen[p] = true
+			patterns = append(patterns, p)
+		}
+	}
+	m := newACMatcher(patterns)
+	if len(m.fail) <= maxDense {
+		t.Fatalf("only %d states: sparse states not exercised", len(m.fail))
+	}
+	cf := newCFMatcher(patterns)
+	for range 3000 {
+		v := []byte(word(r.IntN(60), len(alphabet)))
+		if r.IntN(2) == 0 {
+			v = append(v, patterns[r.IntN(len(patterns))]...)
+			v = append(v, word(r.IntN(10), len(alphabet))...)
+		}
+		want := naiveSubstrings(patterns, v)
+		if got := sortedHits(m, v); !slices.Equal(got, want) {
+			t.Fatalf("compact: text %q: got %v, want %v", v, got, want)
+		}
+		if got := sortedHits(cf, v); !slices.Equal(got, want) {
+			t.Fatalf("cloudflare: text %q: got %v, want %v", v, got, want)
+		}
+	}
+}
+
 func TestAutomatonNoHitDoesNotAllocate(t *testing.T) {
 	m := newACMatcher([]string{"mimikatz", "-enc ", "invoke-expression", "cobaltstrike"})
 	v := []byte(`"C:\Program Files\Google\Chrome\Application\chrome.exe" --type=renderer --lang=en-US`)
