@@ -23,7 +23,7 @@ import (
 type refMatcher struct {
 	exact     map[refKey][]*ioc.Indicator
 	cidrs     map[netip.Prefix][]*ioc.Indicator
-	cidrBits  []int // prefix lengths present, longest first (both families)
+	cidrBits  []int            // prefix lengths present, longest first (both families)
 	substr    []*ioc.Indicator // KindSubstring and KindCommandLine
 	compounds []*ioc.Indicator
 	normVals  map[*ioc.Predicate][]string
