@@ -161,9 +161,14 @@ func (s *Snapshot) Stats() Stats {
 // it. At most one Hit is appended per indicator: the first observable in
 // order that matched it (Obs -1 for compounds). Atomic hits come first,
 // in observable order, then compound hits. Match reads obs and never
-// keeps it; it does not allocate when nothing matches (the "cidranger"
-// table and hits on substring indicators allocate). Safe for concurrent
-// use.
+// keeps it. Safe for concurrent use.
+//
+// IP observables should carry Addr (engine/observe sets it); when Addr is
+// unset, Value is parsed. Match does not allocate when nothing matches,
+// except with the "cidranger" table, which allocates on every IP lookup,
+// and when an unset Addr's Value or an all-digit URL host fails to parse
+// as an address (the parse error allocates). Hits may allocate (dst
+// growth, the automaton's result list).
 func (s *Snapshot) Match(obs []ioc.Observable, dst []Hit) []Hit {
 	start := len(dst)
 	var kinds uint64

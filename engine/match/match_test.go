@@ -301,3 +301,11 @@ func TestHolderSwap(t *testing.T) {
 		t.Fatal("Store did not swap")
 	}
 }
+
+func TestKindsFitArrays(t *testing.T) {
+	for _, k := range ioc.Kinds() {
+		if k >= numKinds {
+			t.Fatalf("kind %s (%d) does not fit numKinds %d: raise numKinds", k, k, numKinds)
+		}
+	}
+}
