@@ -312,7 +312,11 @@ func (e *Engine) Setup(ctx context.Context) (jetstream.Consumer, error) {
 			return nil, fmt.Errorf("engine: jetstream: %w", err)
 		}
 	}
-	created, err := stream.EnsureStreams(ctx, js, e.opts.Topology)
+	ensure := stream.EnsureStreams
+	if e.opts.Mode == ModeCore {
+		ensure = stream.EnsureOutputStreams
+	}
+	created, err := ensure(ctx, js, e.opts.Topology)
 	if err != nil {
 		if e.opts.Mode == ModeCore && errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
 			e.log.Warn().Err(err).Msg("core mode without JetStream: alerts are published but not stored")
@@ -364,6 +368,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if cons != nil && e.m != nil {
 		go e.watchPending(ctx, cons)
 	}
+	if e.opts.Mode == ModeCore {
+		go e.watchDropped(ctx, f)
+	}
 	e.log.Info().Str("mode", e.opts.Mode.String()).Int("workers", e.opts.Workers).
 		Str("subject", e.opts.Topology.EventsSubject).Msg("engine running")
 	var wg sync.WaitGroup
@@ -403,6 +410,26 @@ func (e *Engine) watchPending(ctx context.Context, cons jetstream.Consumer) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// watchDropped warns when the core subscription drops events because the
+// engine is too slow (at-most-once mode has no backlog to fall back on).
+func (e *Engine) watchDropped(ctx context.Context, f *stream.Fetcher) {
+	t := time.NewTicker(e.opts.PendingInterval)
+	defer t.Stop()
+	last := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n := f.Dropped(); n > last {
+			e.log.Warn().Int("dropped", n-last).Int("dropped_total", n).
+				Msg("core mode: events dropped by the subscription (engine too slow); use jetstream mode to keep a backlog")
+			last = n
 		}
 	}
 }

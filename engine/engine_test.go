@@ -292,9 +292,17 @@ func TestHotSwap(t *testing.T) {
 // TestCoreMode: the queue-group subscription path (at-most-once).
 func TestCoreMode(t *testing.T) {
 	h := newHarness(t, nil)
+	for _, name := range []string{h.top.EventsStream, h.top.AlertsStream} {
+		if err := h.js.DeleteStream(h.ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	opts := testOptions()
 	opts.Mode = ModeCore
 	r := h.start(opts, nil, compile(t, sampleIndicators(t)...))
+	if _, err := h.js.Stream(h.ctx, h.top.EventsStream); err == nil {
+		t.Error("core mode created an events stream (it would store every event unconsumed)")
+	}
 	evs := makeEvents(3)
 	// The engine subscribes once running; core publishes go to whoever
 	// listens now. The events stream exists too (created by Setup) and

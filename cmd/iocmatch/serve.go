@@ -65,7 +65,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	return serve(ctx, e, cfg, sample, hup)
+	return serve(ctx, e, cfg, *cfgPath, sample, hup)
 }
 
 // serveConfig loads the configuration: the file at path, or the defaults
@@ -83,9 +83,10 @@ func serveConfig(path, dataDir string) (cfg config.Config, sample bool, err erro
 	return cfg, sample, nil
 }
 
-// serve runs everything described by cfg until ctx ends. hup delivers
-// reload requests. It is runServe without flags and signals, for tests.
-func serve(ctx context.Context, e *env, cfg config.Config, sample bool, hup <-chan os.Signal) error {
+// serve runs everything described by cfg (read from cfgPath, "" for the
+// defaults) until ctx ends. hup delivers reload requests. It is runServe
+// without flags and signals, for tests.
+func serve(ctx context.Context, e *env, cfg config.Config, cfgPath string, sample bool, hup <-chan os.Signal) error {
 	log := e.log
 	start := time.Now()
 
@@ -253,7 +254,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, sample bool, hup <-ch
 		}
 	}()
 
-	firstScreen(e.stdout, cfg, nc.ConnectedUrlRedacted(), embedded != nil, sample, mgr.Snapshot(), httpAddr, time.Since(start))
+	firstScreen(e.stdout, cfg, cfgPath, nc.ConnectedUrlRedacted(), embedded != nil, sample, mgr.Snapshot(), httpAddr, time.Since(start))
 
 	runErr := eng.Run(ctx)
 	stopBG()
@@ -427,7 +428,7 @@ func feedSources(cfg config.Config, sample bool, log zerolog.Logger) ([]refresh.
 
 // firstScreen prints what a newcomer needs: where to publish events,
 // where alerts appear, and a command to try it.
-func firstScreen(w io.Writer, cfg config.Config, url string, embedded, sample bool, snap *match.Snapshot, httpAddr string, took time.Duration) {
+func firstScreen(w io.Writer, cfg config.Config, cfgPath, url string, embedded, sample bool, snap *match.Snapshot, httpAddr string, took time.Duration) {
 	n := 0
 	if snap != nil {
 		n = snap.Len()
@@ -452,11 +453,18 @@ func firstScreen(w io.Writer, cfg config.Config, url string, embedded, sample bo
 		fmt.Fprintf(&b, "  Metrics     http://%s%s   health: /healthz  /readyz\n", httpAddr, cfg.HTTP.MetricsPath)
 	}
 	server := ""
-	if cfg.NATS.URL != "" || !isDefaultListen(url) {
+	switch {
+	case cfgPath != "":
+		server = " --config " + cfgPath // credentials, TLS and subjects from the same file
+	case !isDefaultListen(url):
 		server = " --server " + url
 	}
-	fmt.Fprintf(&b, "\nTry it, in another terminal:\n\n")
-	fmt.Fprintf(&b, "  iocmatch publish%s testdata/sample/events.jsonl\n", server)
+	core := ""
+	if cfg.Stream.Mode == "core" {
+		core = " --core" // at-most-once: events are not stored, alerts are
+	}
+	fmt.Fprintf(&b, "\nTry it, in another terminal (from the repository root):\n\n")
+	fmt.Fprintf(&b, "  iocmatch publish%s%s testdata/sample/events.jsonl\n", server, core)
 	fmt.Fprintf(&b, "  iocmatch alerts%s --follow\n\n", server)
 	fmt.Fprintf(&b, "(or with go: go run ./cmd/iocmatch publish ...). Ctrl-C drains and stops; SIGHUP reloads feeds.\n")
 	fmt.Fprint(w, b.String())

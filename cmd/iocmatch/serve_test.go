@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
 	"github.com/iocmatch/iocmatch/engine/config"
@@ -66,11 +68,17 @@ func testConfig(dir string) config.Config {
 
 func startServe(t *testing.T, cfg config.Config, sample bool) *served {
 	t.Helper()
+	return startServeFile(t, cfg, "", sample)
+}
+
+// startServeFile is startServe for a configuration read from cfgPath.
+func startServeFile(t *testing.T, cfg config.Config, cfgPath string, sample bool) *served {
+	t.Helper()
 	s := &served{stdout: &syncBuffer{}, logs: &syncBuffer{}, hup: make(chan os.Signal, 1), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	e := &env{stdin: strings.NewReader(""), stdout: s.stdout, stderr: io.Discard, log: zerolog.New(s.logs)}
-	go func() { s.done <- serve(ctx, e, cfg, sample, s.hup) }()
+	go func() { s.done <- serve(ctx, e, cfg, cfgPath, sample, s.hup) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(s.stdout.String(), "Try it") {
 		select {
@@ -285,8 +293,32 @@ func TestPublishGzipAndFollow(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	cfg.Feeds = []config.Feed{{Name: "block", Type: config.FeedFile, Path: "../../testdata/serve/blocklist.txt", Interval: time.Minute, Enabled: true}}
+	var hookMu sync.Mutex
+	hooked := 0
+	webhook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var batch []json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&batch); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		hookMu.Lock()
+		hooked += len(batch)
+		hookMu.Unlock()
+	}))
+	defer webhook.Close()
+	cfg.Alerts.Webhook.URL = webhook.URL
+	cfg.Alerts.Webhook.FlushInterval = 50 * time.Millisecond
+	cfg.Alerts.Sightings.Enabled = true
 	s := startServe(t, cfg, false)
-	defer s.stop(t)
+	sightings := make(chan *nats.Msg, 16)
+	snc, err := nats.Connect(s.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snc.Close()
+	if _, err := snc.ChanSubscribe(cfg.Alerts.Sightings.Subject, sightings); err != nil {
+		t.Fatal(err)
+	}
+	snc.Flush()
 
 	gz := filepath.Join(dir, "events.jsonl.gz")
 	var buf bytes.Buffer
@@ -327,6 +359,21 @@ func TestPublishGzipAndFollow(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"feed":{"name":"block"}`) && !strings.Contains(out.String(), `"block"`) {
 		t.Errorf("alerts do not name the feed: %s", out.String())
+	}
+	s.stop(t) // flushes the webhook
+	hookMu.Lock()
+	if hooked != 2 {
+		t.Errorf("webhook received %d alerts, want 2", hooked)
+	}
+	hookMu.Unlock()
+	if len(sightings) != 2 {
+		t.Errorf("%d STIX sightings published, want 2", len(sightings))
+	}
+	for len(sightings) > 0 {
+		m := <-sightings
+		if !bytes.Contains(m.Data, []byte(`"type":"sighting"`)) {
+			t.Errorf("sighting message: %s", m.Data)
+		}
 	}
 }
 
@@ -372,8 +419,11 @@ alerts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, cfg, sample)
+	s := startServeFile(t, cfg, path, sample)
 	defer s.stop(t)
+	if !strings.Contains(s.stdout.String(), "iocmatch publish --config "+path) {
+		t.Errorf("first screen does not point publish at the config file:\n%s", s.stdout.String())
+	}
 	if !strings.Contains(s.stdout.String(), "external NATS") {
 		t.Errorf("first screen does not say external NATS:\n%s", s.stdout.String())
 	}

@@ -164,6 +164,7 @@ func NewJetStreamFetcher(cons jetstream.Consumer, opts FetchOptions, clock func(
 
 // pull issues pull requests until ctx ends or the connection is closed.
 func (f *Fetcher) pull(ctx context.Context, cons jetstream.Consumer) {
+	failures := 0
 	for ctx.Err() == nil {
 		mb, err := cons.Fetch(f.opts.BatchSize, jetstream.FetchMaxWait(f.opts.PullWait), jetstream.FetchMaxBytes(f.opts.PullMaxBytes))
 		if err == nil {
@@ -173,18 +174,26 @@ func (f *Fetcher) pull(ctx context.Context, cons jetstream.Consumer) {
 			err = mb.Error()
 		}
 		if err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+			if failures > 0 {
+				f.log.Info().Int("failed_pulls", failures).Msg("stream: pulling again")
+				failures = 0
+			}
 			continue
 		}
 		if errors.Is(err, nats.ErrConnectionClosed) {
 			f.setErr(err)
 			return
 		}
-		// Transient (no responders while reconnecting, a leader change):
-		// pause briefly and pull again.
-		f.log.Warn().Err(err).Msg("stream: pull")
+		// Transient (disconnected, no responders while reconnecting, a
+		// leader change): back off up to 5 s; log the first failure and
+		// then every 20th, not every attempt.
+		failures++
+		if failures == 1 || failures%20 == 0 {
+			f.log.Warn().Err(err).Int("failed_pulls", failures).Msg("stream: pull failed; retrying")
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(min(250*time.Millisecond<<min(failures-1, 5), 5*time.Second)):
 		}
 	}
 }

@@ -186,11 +186,22 @@ func (t Topology) StreamConfigs() []jetstream.StreamConfig {
 // they do not exist. Existing streams are left as they are. It returns
 // the names of the streams it created.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, t Topology) ([]string, error) {
+	return ensure(ctx, js, t, t.StreamConfigs())
+}
+
+// EnsureOutputStreams creates only the alerts and dead-letter streams
+// (core mode: events are not stored, so no events stream is created;
+// one would keep every event published, unconsumed).
+func EnsureOutputStreams(ctx context.Context, js jetstream.JetStream, t Topology) ([]string, error) {
+	return ensure(ctx, js, t, t.StreamConfigs()[1:])
+}
+
+func ensure(ctx context.Context, js jetstream.JetStream, t Topology, cfgs []jetstream.StreamConfig) ([]string, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	var created []string
-	for _, cfg := range t.StreamConfigs() {
+	for _, cfg := range cfgs {
 		_, err := js.Stream(ctx, cfg.Name)
 		if err == nil {
 			continue
