@@ -198,6 +198,7 @@ func runEngine(ctx context.Context, w *workload, url string, snap *match.Snapsho
 
 	st := e.Stats()
 	p.Processed = pr.done()
+	p.Naks = st.Naks
 	p.Stalled = stalled
 	check.mu.Lock()
 	defer check.mu.Unlock()

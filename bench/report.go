@@ -100,6 +100,9 @@ func WriteTable(w io.Writer, r *Result) {
 	if c.Accidental > 0 {
 		fmt.Fprintf(w, "; %d background pool events match the file's indicators (expected to alert)", c.Accidental)
 	}
+	if r.Engine.Naks > 0 {
+		fmt.Fprintf(w, "; %d events nak'ed and redelivered (a publish acknowledgement timed out)", r.Engine.Naks)
+	}
 	if r.Engine.Stalled {
 		fmt.Fprintf(w, "; the engine stalled")
 	}
