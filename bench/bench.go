@@ -187,7 +187,7 @@ type Phase struct {
 	PeakRSSReset bool          `json:"peak_rss_reset"` // false: PeakRSS is the process peak since start
 	PublishErrs  uint64        `json:"publish_errors"`
 	Naks         uint64        `json:"naks,omitempty"` // engine: events negatively acknowledged (redelivered later)
-	Stalled      bool          `json:"stalled"` // the phase stopped making progress before the end
+	Stalled      bool          `json:"stalled"`        // the phase stopped making progress before the end
 }
 
 // Correctness is the outcome of the alert check.
