@@ -121,6 +121,7 @@ type Options struct {
 
 // Published is an alert that JetStream (or core NATS) accepted, handed to
 // Deps.OnAlert for best-effort side outputs (webhook, STIX sightings).
+// Alert and JSON are valid only during the OnAlert call: copy to keep.
 type Published struct {
 	Alert   *alert.Alert
 	Subject string

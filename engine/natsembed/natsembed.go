@@ -14,7 +14,9 @@ package natsembed
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -78,6 +80,14 @@ func Start(opts Options, log zerolog.Logger) (*Server, error) {
 	name := opts.ServerName
 	if name == "" {
 		name = "iocmatch-embedded"
+	}
+	if port > 0 {
+		// Fail fast with a clear message instead of waiting for readiness.
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: cannot listen on %s:%d (another NATS server or iocmatch running?): %w", host, port, err)
+		}
+		ln.Close()
 	}
 	so := &server.Options{
 		ServerName: name,

@@ -37,7 +37,10 @@
 // in flight when the process dies is lost; nothing is redelivered).
 //
 // Memory is bounded in both modes: the Fetcher holds at most
-// Options.Buffer messages; when the engine falls behind, in JetStream mode
-// the backlog stays in the stream (the consumer stops pulling), in core
-// mode the subscription's pending limits drop messages and count them.
+// FetchOptions.Buffer messages plus, in JetStream mode, the pull requests
+// in progress (Pullers x BatchSize messages, PullMaxBytes each); when the
+// engine falls behind, in JetStream mode the backlog stays in the stream
+// (no new pull is issued until the workers take what was delivered), in
+// core mode the subscription's pending limit drops messages and counts
+// them (Fetcher.Dropped).
 package stream
