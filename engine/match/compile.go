@@ -183,6 +183,7 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 		s.stats.SubstringPatterns = len(patterns)
 	}
 	s.multi = rb.build(s.inds)
+	s.cmp.finish()
 
 	s.domain.build(&co)
 	s.url.build(&co)

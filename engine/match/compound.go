@@ -7,6 +7,9 @@ import (
 	"math/bits"
 	"net/netip"
 	"regexp"
+	"slices"
+
+	"github.com/gaissmai/bart"
 
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
@@ -29,6 +32,19 @@ type compounds struct {
 	anchorIP      map[[16]byte][]int32
 	anchorStr     [numKinds]map[string][]int32
 	hasStrAnchors bool
+	// prefix anchors: an LPM table whose value indexes prefixCands, the
+	// compounds of the prefix and of every anchor prefix containing it.
+	prefixTable *bart.Table[int32]
+	prefixCands [][]int32
+	// literal anchors: per kind, an automaton over the literals whose
+	// pattern i has candidates literalCands[kind][i].
+	literalAC    [numKinds]*acMatcher
+	literalCands [numKinds][][]int32
+	hasLiterals  bool
+
+	// while compiling
+	prefixLists  map[netip.Prefix][]int32
+	literalLists [numKinds]map[string][]int32
 
 	byKinds    []kindGroup // kind-anchored compounds, grouped by mask
 	unanchored []int32
@@ -318,35 +334,77 @@ func (p *cpred) eval(obs []ioc.Observable) bool {
 	return p.op == ioc.PredExists && p.negate
 }
 
-// anchor is one (kind, value) key of a value anchor.
+// anchor is one key of a value anchor: an exact value (an address for
+// IP targets), a CIDR prefix, or a literal that must occur in the value.
 type anchor struct {
-	ip   bool
-	addr netip.Addr
-	kind ioc.Kind
-	val  string
+	class  anchorClass
+	kind   ioc.Kind // target kind (exact, literal)
+	addr   netip.Addr
+	prefix netip.Prefix
+	val    string
 }
 
-// valueAnchors returns anchors every satisfying event must contain one of.
+// anchorClass orders anchors from most to least selective.
+type anchorClass uint8
+
+const (
+	anchorExact anchorClass = iota
+	anchorAddr
+	anchorPrefix
+	anchorLiteral
+)
+
+// valueAnchors returns anchors every satisfying event must contain one
+// of: an observable equal to an exact anchor, an address inside a prefix
+// anchor, or a value containing a literal anchor.
 func (e *cexpr) valueAnchors() ([]anchor, bool) {
 	switch e.op {
 	case ioc.OpPred:
 		p := e.p
-		if p.negate || (p.op != ioc.PredEq && p.op != ioc.PredIn) || p.kind >= numKinds {
+		if p.negate || p.kind >= numKinds {
 			return nil, false
 		}
 		var out []anchor
-		for _, a := range p.addrs {
-			out = append(out, anchor{ip: true, addr: a})
-		}
-		for _, v := range p.vals {
-			out = append(out, anchor{kind: p.kind, val: string(v)})
+		switch p.op {
+		case ioc.PredEq, ioc.PredIn:
+			for _, a := range p.addrs {
+				out = append(out, anchor{class: anchorAddr, addr: a})
+			}
+			for _, v := range p.vals {
+				out = append(out, anchor{class: anchorExact, kind: p.kind, val: string(v)})
+			}
+		case ioc.PredCIDR:
+			if !p.ipTarget {
+				return nil, false
+			}
+			for _, pf := range p.prefixes {
+				out = append(out, anchor{class: anchorPrefix, prefix: pf})
+			}
+		case ioc.PredContains:
+			if p.ipTarget {
+				return nil, false
+			}
+			for _, v := range p.vals {
+				if len(v) == 0 {
+					return nil, false // every value contains ""
+				}
+				out = append(out, anchor{class: anchorLiteral, kind: p.kind, val: string(v)})
+			}
+		case ioc.PredRegex:
+			// Every match begins with the literal prefix, so a value that
+			// matches contains it.
+			lit, _ := p.re.LiteralPrefix()
+			if lit == "" || p.ipTarget {
+				return nil, false
+			}
+			out = append(out, anchor{class: anchorLiteral, kind: p.kind, val: lit})
 		}
 		return out, len(out) > 0
 	case ioc.OpAnd:
 		var best []anchor
 		found := false
 		for _, a := range e.args {
-			if an, ok := a.valueAnchors(); ok && (!found || len(an) < len(best)) {
+			if an, ok := a.valueAnchors(); ok && (!found || betterAnchors(an, best)) {
 				best, found = an, true
 			}
 		}
@@ -363,6 +421,24 @@ func (e *cexpr) valueAnchors() ([]anchor, bool) {
 		return all, true
 	}
 	return nil, false
+}
+
+// betterAnchors reports whether a is more selective than b: a lower worst
+// class, then fewer anchors.
+func betterAnchors(a, b []anchor) bool {
+	ca, cb := worstClass(a), worstClass(b)
+	if ca != cb {
+		return ca < cb
+	}
+	return len(a) < len(b)
+}
+
+func worstClass(as []anchor) anchorClass {
+	var c anchorClass
+	for _, a := range as {
+		c = max(c, a.class)
+	}
+	return c
 }
 
 func kindBit(k ioc.Kind) uint64 {
@@ -418,19 +494,30 @@ func (c *compounds) add(ind *ioc.Indicator, st *Stats) error {
 	c.n++
 	if ans, ok := ce.valueAnchors(); ok {
 		for _, a := range ans {
-			if a.ip {
+			switch a.class {
+			case anchorAddr:
 				if c.anchorIP == nil {
 					c.anchorIP = make(map[[16]byte][]int32)
 				}
 				k := a.addr.As16()
 				c.anchorIP[k] = appendUnique(c.anchorIP[k], idx)
-				continue
+			case anchorExact:
+				if c.anchorStr[a.kind] == nil {
+					c.anchorStr[a.kind] = make(map[string][]int32)
+					c.hasStrAnchors = true
+				}
+				c.anchorStr[a.kind][a.val] = appendUnique(c.anchorStr[a.kind][a.val], idx)
+			case anchorPrefix:
+				if c.prefixLists == nil {
+					c.prefixLists = make(map[netip.Prefix][]int32)
+				}
+				c.prefixLists[a.prefix] = appendUnique(c.prefixLists[a.prefix], idx)
+			case anchorLiteral:
+				if c.literalLists[a.kind] == nil {
+					c.literalLists[a.kind] = make(map[string][]int32)
+				}
+				c.literalLists[a.kind][a.val] = appendUnique(c.literalLists[a.kind][a.val], idx)
 			}
-			if c.anchorStr[a.kind] == nil {
-				c.anchorStr[a.kind] = make(map[string][]int32)
-				c.hasStrAnchors = true
-			}
-			c.anchorStr[a.kind][a.val] = appendUnique(c.anchorStr[a.kind][a.val], idx)
 		}
 		st.CompoundsValueAnchored++
 		return nil
@@ -452,6 +539,48 @@ func (c *compounds) add(ind *ioc.Indicator, st *Stats) error {
 	return nil
 }
 
+// finish builds the prefix and literal anchor structures after the last
+// add.
+func (c *compounds) finish() {
+	if len(c.prefixLists) > 0 {
+		c.prefixTable = new(bart.Table[int32])
+		for p := range c.prefixLists {
+			// candidates of p: its own and those of every anchor prefix
+			// containing it, so that one longest-prefix lookup finds all.
+			var cands []int32
+			for q, l := range c.prefixLists {
+				if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+					for _, x := range l {
+						if !slices.Contains(cands, x) {
+							cands = append(cands, x)
+						}
+					}
+				}
+			}
+			c.prefixTable.Insert(p, int32(len(c.prefixCands)))
+			c.prefixCands = append(c.prefixCands, cands)
+		}
+		c.prefixLists = nil
+	}
+	for k, lits := range c.literalLists {
+		if len(lits) == 0 {
+			continue
+		}
+		pats := make([]string, 0, len(lits))
+		for l := range lits {
+			pats = append(pats, l)
+		}
+		slices.Sort(pats)
+		c.literalAC[k] = newACMatcher(pats)
+		c.literalCands[k] = make([][]int32, len(pats))
+		for i, l := range pats {
+			c.literalCands[k][i] = lits[l]
+		}
+		c.hasLiterals = true
+		c.literalLists[k] = nil
+	}
+}
+
 func appendUnique(s []int32, x int32) []int32 {
 	if len(s) > 0 && s[len(s)-1] == x {
 		return s
@@ -463,7 +592,7 @@ func appendUnique(s []int32, x int32) []int32 {
 // whose value anchor one of the observables holds, those whose anchor
 // kinds are present, and the unanchored ones.
 func (c *compounds) match(kinds uint64, obs []ioc.Observable, dst []Hit, start int) []Hit {
-	if c.anchorIP != nil || c.hasStrAnchors {
+	if c.anchorIP != nil || c.hasStrAnchors || c.prefixTable != nil || c.hasLiterals {
 		for i := range obs {
 			dst = c.matchAnchors(&obs[i], obs, dst, start)
 		}
@@ -473,24 +602,57 @@ func (c *compounds) match(kinds uint64, obs []ioc.Observable, dst []Hit, start i
 
 // matchAnchors evaluates the value-anchored compounds whose anchor o holds.
 func (c *compounds) matchAnchors(o *ioc.Observable, obs []ioc.Observable, dst []Hit, start int) []Hit {
-	var cands []int32
 	if isIPKind(o.Kind) {
-		if c.anchorIP == nil {
+		if c.anchorIP == nil && c.prefixTable == nil {
 			return dst
 		}
 		a := obsAddr(o)
 		if !a.IsValid() {
 			return dst
 		}
-		cands = c.anchorIP[a.As16()]
-	} else {
-		if o.Kind >= numKinds || c.anchorStr[o.Kind] == nil {
-			return dst
+		if c.anchorIP != nil {
+			for _, idx := range c.anchorIP[a.As16()] {
+				dst = c.evalInto(idx, obs, dst, start)
+			}
 		}
-		cands = c.anchorStr[o.Kind][string(o.Value)]
+		if c.prefixTable != nil {
+			if ci, ok := c.prefixTable.Lookup(a); ok {
+				for _, idx := range c.prefixCands[ci] {
+					dst = c.evalInto(idx, obs, dst, start)
+				}
+			}
+		}
+		return dst
 	}
-	for _, idx := range cands {
-		dst = c.evalInto(idx, obs, dst, start)
+	if o.Kind >= numKinds {
+		return dst
+	}
+	if m := c.anchorStr[o.Kind]; m != nil {
+		for _, idx := range m[string(o.Value)] {
+			dst = c.evalInto(idx, obs, dst, start)
+		}
+	}
+	if ac := c.literalAC[o.Kind]; ac != nil {
+		cands := c.literalCands[o.Kind]
+		// Literals found twice in one value are evaluated once (up to 8
+		// distinct literals are remembered; beyond, re-evaluation is
+		// harmless: evalInto never adds a hit twice).
+		var seen [8]int32
+		nseen := 0
+		ac.matchEach(o.Value, func(pat int32) {
+			for _, x := range seen[:nseen] {
+				if x == pat {
+					return
+				}
+			}
+			if nseen < len(seen) {
+				seen[nseen] = pat
+				nseen++
+			}
+			for _, idx := range cands[pat] {
+				dst = c.evalInto(idx, obs, dst, start)
+			}
+		})
 	}
 	return dst
 }

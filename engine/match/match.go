@@ -92,9 +92,11 @@ type Hit struct {
 type Stats struct {
 	Indicators int              // indicators compiled
 	ByKind     map[ioc.Kind]int // indicators per kind (compounds under KindCompound)
-	// Compounds by how Match finds their candidate events: by an anchor
-	// value (an Eq/In every satisfying event must contain), by the kinds
-	// of observable every satisfying event must contain, or on every event.
+	// Compounds by how Match finds their candidate events: by anchor
+	// values (every satisfying event has an observable equal to one of
+	// them (Eq/In), inside one of them (CIDR) or containing one of them
+	// (Contains, a regex's literal prefix)), by the kinds of observable
+	// every satisfying event must contain, or on every event.
 	CompoundsValueAnchored int
 	CompoundsKindAnchored  int
 	CompoundsUnanchored    int

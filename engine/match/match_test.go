@@ -186,7 +186,7 @@ func TestMatchSemantics(t *testing.T) {
 			})
 		}
 		st := s.Stats()
-		if st.CompoundsUnanchored != 1 || st.CompoundsValueAnchored != 3 || st.CompoundsKindAnchored != 4 {
+		if st.CompoundsUnanchored != 1 || st.CompoundsValueAnchored != 6 || st.CompoundsKindAnchored != 1 {
 			t.Errorf("compound anchors: %+v", st)
 		}
 	}
@@ -307,5 +307,37 @@ func TestKindsFitArrays(t *testing.T) {
 		if k >= numKinds {
 			t.Fatalf("kind %s (%d) does not fit numKinds %d: raise numKinds", k, k, numKinds)
 		}
+	}
+}
+
+// TestAnchorCandidatesDoNotAllocate: an event that holds a compound's
+// literal and prefix anchors but does not satisfy it allocates nothing.
+func TestAnchorCandidatesDoNotAllocate(t *testing.T) {
+	inds := []*ioc.Indicator{
+		cmpd("lit", ioc.And(
+			ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindURL}, Op: ioc.PredContains, Values: []string{"/checkout"}}),
+			ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindPort}, Op: ioc.PredEq, Values: []string{"8443"}}))),
+		cmpd("re", ioc.And(
+			ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindURL}, Op: ioc.PredRegex, Regex: `https://www\.[a-z]+`}),
+			ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindPort}, Op: ioc.PredEq, Values: []string{"8443"}}))),
+		cmpd("net", ioc.And(
+			ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindIPv4}, Op: ioc.PredCIDR, Prefixes: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}}),
+			ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindPort}, Op: ioc.PredEq, Values: []string{"8443"}}))),
+	}
+	s, err := Compile(inds, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.CompoundsValueAnchored != 3 {
+		t.Fatalf("want 3 anchored compounds, got %+v", st)
+	}
+	ev := typicalEvent(false) // URL .../cart/checkout?..., destination 203.0.113.14, port 443
+	dst := make([]Hit, 0, 4)
+	if a := testing.AllocsPerRun(200, func() { dst = s.Match(ev, dst[:0]) }); a != 0 || len(dst) != 0 {
+		t.Fatalf("allocs %v, hits %v", a, hitIDs(dst))
+	}
+	ev[2].Value = []byte("8443")
+	if got := hitIDs(s.Match(ev, nil)); !slices.Equal(got, []string{"lit@-1", "net@-1", "re@-1"}) {
+		t.Fatalf("hits %v", got)
 	}
 }

@@ -246,6 +246,28 @@ func (m *acMatcher) matchAll(v []byte) []int {
 	return hits
 }
 
+// matchEach calls fn for each occurrence of a pattern in v (a pattern
+// occurring twice is reported twice). It does not allocate.
+func (m *acMatcher) matchEach(v []byte, fn func(pat int32)) {
+	s := int32(0)
+	for _, c := range v {
+		u := s &^ outFlag
+		if d := m.denseIdx[u]; d >= 0 {
+			s = m.dense[d][c]
+		} else {
+			s = m.step(u, c)
+		}
+		if s >= 0 {
+			continue
+		}
+		for t := s &^ outFlag; t != 0; t = m.dict[t] {
+			if p := m.out[t]; p >= 0 {
+				fn(p)
+			}
+		}
+	}
+}
+
 func containsInt(s []int, x int) bool {
 	for _, y := range s {
 		if y == x {
