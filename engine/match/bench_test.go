@@ -32,15 +32,30 @@ func inds1M() []*ioc.Indicator {
 	return bench1M
 }
 
-func snap1M(b *testing.B, opts Options) *Snapshot {
+func snap1M(b *testing.B, opts Options) *Snapshot { return snapOf(b, opts, false) }
+
+// snapOf compiles (once) the 1M indicators, or with atomicOnly only the
+// exact-set and CIDR ones (no substrings, no compounds), to measure
+// those structures alone.
+func snapOf(b *testing.B, opts Options, atomicOnly bool) *Snapshot {
 	b.Helper()
-	key := fmt.Sprintf("%+v", opts)
+	key := fmt.Sprintf("%+v/%v", opts, atomicOnly)
 	snapMu.Lock()
 	defer snapMu.Unlock()
 	if s, ok := snaps[key]; ok {
 		return s
 	}
-	s, err := Compile(inds1M(), opts)
+	inds := inds1M()
+	if atomicOnly {
+		var only []*ioc.Indicator
+		for _, ind := range inds {
+			if ind.Kind != ioc.KindCompound && ind.Kind != ioc.KindSubstring && ind.Kind != ioc.KindCommandLine {
+				only = append(only, ind)
+			}
+		}
+		inds = only
+	}
+	s, err := Compile(inds, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -125,9 +140,11 @@ func BenchmarkMatchParallel1M(b *testing.B) {
 }
 
 // BenchmarkMatchStructure1M matches one observable of each structure
-// alone against the 1M snapshot, on the miss path (the common case), with
-// and without the Bloom pre-filters: map-only is the baseline that tells
-// whether the Bloom filter pays for itself.
+// alone against the ~1M exact-set and CIDR indicators (no substrings, no
+// compounds), on the miss path (the common case), with and without the
+// Bloom pre-filters: map-only is the baseline that tells whether the
+// Bloom filter pays for itself. BenchmarkMatchCompounds1M and
+// BenchmarkAutomaton measure the other structures.
 func BenchmarkMatchStructure1M(b *testing.B) {
 	cases := []struct {
 		name string
@@ -142,12 +159,11 @@ func BenchmarkMatchStructure1M(b *testing.B) {
 		{"md5-miss", ob(ioc.KindMD5, ioc.RoleAny, "file.hash.md5", "0cc175b9c0f1b6a831c399e269772661")},
 		{"filename-miss", ob(ioc.KindFileName, ioc.RoleAny, "file.name", "report.docx")},
 		{"cmdline-miss-80B", ob(ioc.KindCommandLine, ioc.RoleAny, "process.command_line", `"C:\Program Files\Google\Chrome\Application\chrome.exe" --type=renderer --lang=en`)},
-		{"port-compound-only", ob(ioc.KindPort, ioc.RoleDst, "destination.port", "443")},
 	}
 	for _, bloom := range []bool{true, false} {
 		for _, c := range cases {
 			b.Run(fmt.Sprintf("%s/bloom=%v", c.name, bloom), func(b *testing.B) {
-				s := snap1M(b, Options{DisableBloom: !bloom})
+				s := snapOf(b, Options{DisableBloom: !bloom}, true)
 				obs := []ioc.Observable{c.obs}
 				dst := make([]Hit, 0, 16)
 				b.ReportAllocs()
@@ -156,6 +172,36 @@ func BenchmarkMatchStructure1M(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkMatchCompounds1M matches observables against the 1000
+// compounds of the 1M set alone (Stats reports how they are anchored):
+// the typical event, and a single port observable.
+func BenchmarkMatchCompounds1M(b *testing.B) {
+	var cmps []*ioc.Indicator
+	for _, ind := range inds1M() {
+		if ind.Kind == ioc.KindCompound {
+			cmps = append(cmps, ind)
+		}
+	}
+	s, err := Compile(cmps, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := s.Stats()
+	b.Logf("%d compounds: %d value-anchored, %d kind-anchored, %d unanchored", len(cmps), st.CompoundsValueAnchored, st.CompoundsKindAnchored, st.CompoundsUnanchored)
+	for name, ev := range map[string][]ioc.Observable{
+		"typical-event": typicalEvent(false),
+		"port-only":     {ob(ioc.KindPort, ioc.RoleDst, "destination.port", "443")},
+	} {
+		b.Run(name, func(b *testing.B) {
+			dst := make([]Hit, 0, 16)
+			b.ReportAllocs()
+			for b.Loop() {
+				dst = s.Match(ev, dst[:0])
+			}
+		})
 	}
 }
 

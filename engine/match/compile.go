@@ -193,14 +193,14 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 			set.build(&co)
 		}
 	}
-	s.ip4.build(&co, func(k *[4]byte) []byte { return k[:] })
-	s.ip6.build(&co, func(k *[16]byte) []byte { return k[:] })
-	s.md5.build(&co, func(k *[16]byte) []byte { return k[:] })
-	s.ja3.build(&co, func(k *[16]byte) []byte { return k[:] })
-	s.ja3s.build(&co, func(k *[16]byte) []byte { return k[:] })
-	s.sha1.build(&co, func(k *[20]byte) []byte { return k[:] })
-	s.sha256.build(&co, func(k *[32]byte) []byte { return k[:] })
-	s.sha512.build(&co, func(k *[64]byte) []byte { return k[:] })
+	s.ip4.build(&co)
+	s.ip6.build(&co)
+	s.md5.build(&co)
+	s.ja3.build(&co)
+	s.ja3s.build(&co)
+	s.sha1.build(&co)
+	s.sha256.build(&co)
+	s.sha512.build(&co)
 
 	s.stats.Indicators = len(s.inds)
 	s.stats.ApproxBytes = s.approxBytes()

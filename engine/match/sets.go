@@ -45,8 +45,9 @@ func (s *strSet) approxBytes() int64 {
 	return int64(len(s.m))*(24+1)*4/3 + bloomBytes(s.bf)
 }
 
-// arrSet is an exact set of fixed-size binary keys (addresses, decoded
-// hashes) behind an optional Bloom pre-filter over the key bytes.
+// arrSet is an exact set of fixed-size binary keys (byte arrays:
+// addresses, decoded hashes) behind an optional Bloom pre-filter over the
+// key bytes.
 type arrSet[K comparable] struct {
 	m  map[K]int32
 	bf *bloom.BloomFilter
@@ -64,14 +65,14 @@ func (s *arrSet[K]) lookup(k K, b []byte) (int32, bool) {
 	return ref, ok
 }
 
-// build adds the Bloom filter; keyBytes returns the bytes of a key.
-func (s *arrSet[K]) build(o *compileOptions, keyBytes func(*K) []byte) {
+// build adds the Bloom filter over the keys' bytes (K is a byte array).
+func (s *arrSet[K]) build(o *compileOptions) {
 	if len(s.m) == 0 || o.noBloom {
 		return
 	}
 	s.bf = bloom.NewWithEstimates(uint(len(s.m)), o.fpRate)
 	for k := range s.m {
-		s.bf.Add(keyBytes(&k))
+		s.bf.Add(unsafe.Slice((*byte)(unsafe.Pointer(&k)), unsafe.Sizeof(k)))
 	}
 }
 
