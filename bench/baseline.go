@@ -168,11 +168,10 @@ func runBaseline(ctx context.Context, w *workload, url string) (*Phase, error) {
 
 	resetOK := resetPeakRSS()
 	cpu0 := cpuTime()
-	stop := make(chan struct{})
-	go pr.progress(stop)
+	stopProgress := pr.startProgress()
 	perr := pr.publish(ctx, senders)
 	end, stalled := pr.wait(ctx)
-	close(stop)
+	stopProgress()
 	p.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	p.PeakRSS, p.PeakRSSReset = peakRSS(), resetOK
 	if perr != nil && !errors.Is(perr, context.Canceled) {

@@ -173,13 +173,12 @@ func runEngine(ctx context.Context, w *workload, url string, snap *match.Snapsho
 
 	resetOK := resetPeakRSS()
 	cpu0 := cpuTime()
-	stop := make(chan struct{})
-	go pr.progress(stop)
+	stopProgress := pr.startProgress()
 	perr := pr.publish(ctx, senders)
 	end, stalled := pr.wait(ctx)
 	// A little grace for late extra or duplicate alerts.
 	time.Sleep(200 * time.Millisecond)
-	close(stop)
+	stopProgress()
 	p.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	p.PeakRSS, p.PeakRSSReset = peakRSS(), resetOK
 	stopEngine()

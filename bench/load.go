@@ -134,6 +134,20 @@ func (pr *phaseRun) publisher(ctx context.Context, k, n int, s sender, deadline 
 	return s.flush(ctx)
 }
 
+// startProgress starts the progress line; the returned function stops it
+// and returns once the line is cleared.
+func (pr *phaseRun) startProgress() (stop func()) {
+	ch, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		pr.progress(ch)
+	}()
+	return func() {
+		close(ch)
+		<-done
+	}
+}
+
 // progress prints a progress line per second until stop is closed.
 func (pr *phaseRun) progress(stop <-chan struct{}) {
 	out := pr.w.cfg.Progress
