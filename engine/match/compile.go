@@ -20,7 +20,8 @@ type compileOptions struct {
 // compile with an error naming its id and position. Compile keeps the
 // indicator pointers (it never copies or modifies them): the caller must
 // not modify them afterwards. Several indicators may share an ID or a
-// value; each is reported on its own.
+// value; each is reported on its own. A pointer listed twice is compiled
+// once.
 func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 	now := opts.Clock
 	if now == nil {
@@ -70,10 +71,15 @@ func Compile(inds []*ioc.Indicator, opts Options) (*Snapshot, error) {
 		set.m[v] = rb.add(old, had, idx)
 	}
 
+	seen := make(map[*ioc.Indicator]struct{}, len(inds))
 	for i, ind := range inds {
 		if ind == nil {
 			return nil, errIndicator(i, nil, errors.New("nil indicator"))
 		}
+		if _, dup := seen[ind]; dup {
+			continue // the same pointer twice is one indicator
+		}
+		seen[ind] = struct{}{}
 		if err := ind.Validate(); err != nil {
 			return nil, fmt.Errorf("match: indicator #%d: %w", i, err)
 		}

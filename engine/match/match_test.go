@@ -341,3 +341,19 @@ func TestAnchorCandidatesDoNotAllocate(t *testing.T) {
 		t.Fatalf("hits %v", got)
 	}
 }
+
+func TestSamePointerTwiceIsOneIndicator(t *testing.T) {
+	a := ind(t, "a", ioc.KindDomain, "dup.example")
+	b := ind(t, "a", ioc.KindDomain, "dup.example") // same id and value, another pointer
+	s, err := Compile([]*ioc.Indicator{a, b, a}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", s.Len())
+	}
+	hits := s.Match([]ioc.Observable{obDom("x.dup.example"), obDom("dup.example")}, nil)
+	if len(hits) != 2 || hits[0].Indicator == hits[1].Indicator || hits[0].Obs != 0 || hits[1].Obs != 0 {
+		t.Fatalf("hits %+v", hits)
+	}
+}
