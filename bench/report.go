@@ -104,7 +104,10 @@ func WriteTable(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "; %d events nak'ed and redelivered (a publish acknowledgement timed out)", r.Engine.Naks)
 	}
 	if r.Engine.Stalled {
-		fmt.Fprintf(w, "; the engine stalled")
+		fmt.Fprintf(w, "; the engine stopped making progress")
+		if r.Mode == "core" && c.Unprocessed > 0 {
+			fmt.Fprintf(w, " (core NATS is at-most-once: events beyond the engine's pending limit are dropped when it falls behind the offered rate)")
+		}
 	}
 	fmt.Fprintln(w)
 
