@@ -20,6 +20,7 @@ func TestRunSmoke(t *testing.T) {
 		{"core", Config{Mode: "core", Events: 3000, Indicators: 2000, HitRatio: 0.2, Format: "mixed", Publishers: 2}},
 		{"jetstream", Config{Mode: "jetstream", Events: 2000, Indicators: 1000, HitRatio: 0.1, Format: "zeek"}},
 		{"core-rate", Config{Mode: "core", Events: 1000, Rate: 2000, Indicators: 500, HitRatio: 0.5, Format: "raw"}},
+		{"duration", Config{Mode: "jetstream", Duration: 700 * time.Millisecond, Rate: 1500, Indicators: 500, HitRatio: 0.3, Format: "ecs", Publishers: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -36,7 +37,14 @@ func TestRunSmoke(t *testing.T) {
 			if !r.Correct.Pass {
 				t.Fatalf("correctness failed: %+v", r.Correct)
 			}
-			if r.Correct.Expected == 0 || r.Engine.Processed != uint64(cfg.Events) || r.Baseline == nil || r.Baseline.Processed != uint64(cfg.Events) {
+			want := uint64(cfg.Events)
+			if cfg.Duration > 0 {
+				want = r.Engine.Published
+				if want < 500 {
+					t.Fatalf("published only %d events in %s at %g/s", want, cfg.Duration, cfg.Rate)
+				}
+			}
+			if r.Correct.Expected == 0 || r.Engine.Processed != want || r.Baseline == nil || r.Baseline.Processed != r.Baseline.Published {
 				t.Fatalf("result: %+v baseline %+v", r.Correct, r.Baseline)
 			}
 		})
