@@ -152,7 +152,8 @@ func BenchmarkMatchStructure1M(b *testing.B) {
 	}{
 		{"ipv4-miss", ob(ioc.KindIPv4, ioc.RoleDst, "destination.ip", "203.0.113.99")},
 		{"ipv4-in-cidr", ob(ioc.KindIPv4, ioc.RoleDst, "destination.ip", "10.0.0.1")},
-		{"ipv6-miss", ob(ioc.KindIPv6, ioc.RoleDst, "destination.ip", "2001:db9::1")},
+		{"ipv6-miss", ob(ioc.KindIPv6, ioc.RoleDst, "destination.ip", "2a00:1450:4001::1")},
+		{"ipv6-in-shared-cidr", ob(ioc.KindIPv6, ioc.RoleDst, "destination.ip", "2001:db9::1")}, // ~150 indicators share 2001:d00::/24
 		{"domain-miss-4labels", ob(ioc.KindDomain, ioc.RoleDst, "dns.question.name", "a.cdn.example-shop.test")},
 		{"url-miss", ob(ioc.KindURL, ioc.RoleDst, "url.full", "https://www.example-shop.test/cart/checkout?item=42")},
 		{"sha256-miss", ob(ioc.KindSHA256, ioc.RoleAny, "file.hash.sha256", "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae")},
