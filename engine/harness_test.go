@@ -84,6 +84,7 @@ func testOptions() Options {
 		Fetch:           stream.FetchOptions{BatchSize: 64},
 		Workers:         2,
 		NakDelay:        100 * time.Millisecond,
+		PublishTimeout:  2 * time.Second, // bounds a crashed engine's wait for acks that never come
 		PendingInterval: 200 * time.Millisecond,
 	}
 }
