@@ -55,13 +55,13 @@ func (c *cfMatcher) approxBytes() int64 { return int64(c.nodes) * (2*256*8 + 64)
 // matching, and stores edges in flat sorted arrays (~25 bytes per trie
 // node instead of ~4 KiB) plus at most maxDense dense rows.
 //
-// States are int32; state 0 is the root. The first maxDense states in
-// breadth-first order (the shallow ones, where a scan spends most of its
-// time) also get a full 256-entry transition row with failures resolved,
-// so that most bytes cost one array load.
+// States are int32 numbered in breadth-first order; state 0 is the root.
+// The first nd <= maxDense states (the shallow ones, where a scan spends
+// most of its time) also have a full 256-entry transition row with
+// failures resolved, so that most bytes cost one array load.
 type acMatcher struct {
 	root      [256]int32 // root transitions; 0 means "stay at root"
-	denseIdx  []int32    // row in dense of state s, or -1
+	nd        int32      // states [0, nd) have a row in dense
 	dense     [][256]int32
 	edgeStart []int32 // edges of state s: [edgeStart[s], edgeStart[s+1])
 	edgeByte  []byte  // sorted per state
@@ -112,10 +112,6 @@ func newACMatcher(patterns []string) *acMatcher {
 	for c, t := range children[0] {
 		m.root[c] = t
 	}
-	m.denseIdx = make([]int32, n) // filled after the failure links
-	for i := range m.denseIdx {
-		m.denseIdx[i] = -1
-	}
 	// Failure and dictionary links, breadth first.
 	queue := make([]int32, 0, n)
 	for c := 0; c < 256; c++ {
@@ -140,26 +136,23 @@ func newACMatcher(patterns []string) *acMatcher {
 			queue = append(queue, t)
 		}
 	}
+	m.renumber(order)
 	// Dense rows for the shallowest states. A state's failure target is
-	// shallower, so it comes earlier in order and its row is ready.
-	nd := min(len(order), maxDense)
+	// shallower, so it has a smaller number and its row is ready.
+	nd := min(n, maxDense)
 	m.dense = make([][256]int32, nd)
-	for i, s := range order[:nd] {
-		m.denseIdx[s] = int32(i)
-		row := &m.dense[i]
-		if s == 0 {
-			*row = m.root
-			continue
-		}
-		frow := &m.dense[m.denseIdx[m.fail[s]]]
+	m.dense[0] = m.root
+	for s := 1; s < nd; s++ {
+		row, frow := &m.dense[s], &m.dense[m.fail[s]]
 		for c := 0; c < 256; c++ {
-			if t := m.edge(s, byte(c)); t >= 0 {
+			if t := m.edge(int32(s), byte(c)); t >= 0 {
 				row[c] = t
 			} else {
 				row[c] = frow[c]
 			}
 		}
 	}
+	m.nd = int32(nd)
 	// Flag, in every transition target, the states that report a pattern,
 	// so that the scan loop tests one sign bit instead of two arrays.
 	flag := func(t int32) int32 {
@@ -180,6 +173,31 @@ func newACMatcher(patterns []string) *acMatcher {
 		m.edgeNext[i] = flag(m.edgeNext[i])
 	}
 	return m
+}
+
+// renumber renames the states so that order[i] becomes state i.
+func (m *acMatcher) renumber(order []int32) {
+	n := len(order)
+	id := make([]int32, n)
+	for i, s := range order {
+		id[s] = int32(i)
+	}
+	for c := range m.root {
+		m.root[c] = id[m.root[c]]
+	}
+	fail, out, dict := make([]int32, n), make([]int32, n), make([]int32, n)
+	start := make([]int32, n+1)
+	eb, en := make([]byte, 0, len(m.edgeByte)), make([]int32, 0, len(m.edgeNext))
+	for i, s := range order {
+		fail[i], out[i], dict[i] = id[m.fail[s]], m.out[s], id[m.dict[s]]
+		start[i] = int32(len(eb))
+		for e := m.edgeStart[s]; e < m.edgeStart[s+1]; e++ {
+			eb = append(eb, m.edgeByte[e])
+			en = append(en, id[m.edgeNext[e]])
+		}
+	}
+	start[n] = int32(len(eb))
+	m.fail, m.out, m.dict, m.edgeStart, m.edgeByte, m.edgeNext = fail, out, dict, start, eb, en
 }
 
 // outFlag marks, in transition targets, states that report a pattern.
@@ -213,8 +231,8 @@ func (m *acMatcher) edge(s int32, c byte) int32 {
 // s is an unflagged state; the result is flagged (see outFlag).
 func (m *acMatcher) step(s int32, c byte) int32 {
 	for s != 0 {
-		if d := m.denseIdx[s]; d >= 0 {
-			return m.dense[d][c]
+		if s < m.nd {
+			return m.dense[s][c]
 		}
 		if t := m.edge(s, c); t != -1 {
 			return t
@@ -229,8 +247,8 @@ func (m *acMatcher) matchAll(v []byte) []int {
 	s := int32(0) // flagged
 	for _, c := range v {
 		u := s &^ outFlag
-		if d := m.denseIdx[u]; d >= 0 {
-			s = m.dense[d][c]
+		if u < m.nd {
+			s = m.dense[u][c]
 		} else {
 			s = m.step(u, c)
 		}
@@ -252,8 +270,8 @@ func (m *acMatcher) matchEach(v []byte, fn func(pat int32)) {
 	s := int32(0)
 	for _, c := range v {
 		u := s &^ outFlag
-		if d := m.denseIdx[u]; d >= 0 {
-			s = m.dense[d][c]
+		if u < m.nd {
+			s = m.dense[u][c]
 		} else {
 			s = m.step(u, c)
 		}
@@ -279,5 +297,5 @@ func containsInt(s []int, x int) bool {
 
 func (m *acMatcher) approxBytes() int64 {
 	n := int64(len(m.fail))
-	return 256*4 + int64(len(m.dense))*256*4 + n*(4+4+4+4+4) + int64(len(m.edgeByte))*(1+4)
+	return 256*4 + int64(len(m.dense))*256*4 + n*(4+4+4+4) + int64(len(m.edgeByte))*(1+4)
 }
