@@ -58,7 +58,8 @@ type EventOptions struct {
 type Events struct {
 	opts  EventOptions
 	inds  []*ioc.Indicator
-	plant map[string][]int32 // per format: indexes of indicators it can carry
+	plant map[string][]int32     // per format: indexes of indicators it can carry
+	cidrs map[netip.Prefix]int32 // CIDR indicators: prefix → index
 }
 
 // NewEvents returns a generator planting hits on inds. Only indicators of
@@ -90,8 +91,15 @@ func NewEvents(inds []*ioc.Indicator, opts EventOptions) (*Events, error) {
 		}
 		formats = []string{opts.Format}
 	}
-	g := &Events{opts: opts, inds: inds, plant: map[string][]int32{}}
+	g := &Events{opts: opts, inds: inds, plant: map[string][]int32{}, cidrs: map[netip.Prefix]int32{}}
 	for i, ind := range inds {
+		if ind.Kind == ioc.KindCIDRv4 || ind.Kind == ioc.KindCIDRv6 {
+			if p, err := netip.ParsePrefix(ind.Value); err == nil {
+				if _, dup := g.cidrs[p]; !dup {
+					g.cidrs[p] = int32(i)
+				}
+			}
+		}
 		pk := plantKindOf(ind)
 		if pk == pNone {
 			continue
@@ -272,6 +280,12 @@ func (g *Events) Event(seq uint64) Event {
 	var p *ioc.Indicator
 	if planted >= 0 {
 		p = g.inds[planted]
+		if pk := plantKindOf(p); pk == pCIDR {
+			// The most specific CIDR indicator containing an address wins:
+			// plant an address no more specific indicator covers, or
+			// expect that one.
+			b.cidrAddr, planted = g.cidrAddress(r, p, planted)
+		}
 	}
 	switch format {
 	case "ecs":
@@ -313,11 +327,12 @@ var (
 )
 
 type builder struct {
-	r      *rand.Rand
-	seq    uint64
-	ts     time.Time
-	buf    []byte
-	seqOff int
+	cidrAddr string // the address planted for a CIDR indicator
+	r        *rand.Rand
+	seq      uint64
+	ts       time.Time
+	buf      []byte
+	seqOff   int
 }
 
 func (b *builder) pick(s []string) string { return s[b.r.IntN(len(s))] }
@@ -357,10 +372,7 @@ func (b *builder) plantOf(p *ioc.Indicator) plantValues {
 	case pIPv4, pIPv6:
 		pv.ip = p.Value
 	case pCIDR:
-		pfx, err := netip.ParsePrefix(p.Value)
-		if err == nil {
-			pv.ip = randAddrIn(b.r, pfx).String()
-		}
+		pv.ip = b.cidrAddr
 	case pURL:
 		pv.url = p.Value
 	case pHash, pJA3:
@@ -916,4 +928,33 @@ func splitURL(u string) (host, path string) {
 		return rest[:i], rest[i:]
 	}
 	return rest, "/"
+}
+
+// cidrAddress picks an address inside the CIDR indicator p (index idx)
+// that no more specific CIDR indicator contains, trying a few random
+// ones; when every try is covered it returns the last address and the
+// index of the most specific indicator containing it, which is then the
+// indicator the event is expected to hit.
+func (g *Events) cidrAddress(r *rand.Rand, p *ioc.Indicator, idx int) (string, int) {
+	pfx, err := netip.ParsePrefix(p.Value)
+	if err != nil {
+		return "", idx
+	}
+	var a netip.Addr
+	best := idx
+	for range 32 {
+		a = randAddrIn(r, pfx)
+		best = idx
+		for bits := a.BitLen(); bits > pfx.Bits(); bits-- {
+			q, _ := a.Prefix(bits)
+			if j, ok := g.cidrs[q]; ok {
+				best = int(j)
+				break
+			}
+		}
+		if best == idx {
+			break
+		}
+	}
+	return a.String(), best
 }

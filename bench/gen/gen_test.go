@@ -230,3 +230,30 @@ func BenchmarkEvent(b *testing.B) {
 		_ = g.Event(uint64(i))
 	}
 }
+
+// TestEventsNestedCIDRs plants hits among densely nested CIDR indicators:
+// the expected indicator is the most specific prefix containing the
+// planted address (longest prefix wins).
+func TestEventsNestedCIDRs(t *testing.T) {
+	inds, err := Indicators(20000, 5, Mix{CIDRv4: 1, CIDRv6: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := match.Compile(inds, match.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _ := observe.New(observe.Options{})
+	o := &oracle{obs: obs, snap: snap}
+	g, err := NewEvents(inds, EventOptions{Format: "mixed", HitRatio: 1, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(0); seq < 3000; seq++ {
+		ev := g.Event(seq)
+		p := inds[ev.Planted]
+		if hits := o.hitSet(t, ev); !slices.Contains(hits, p) {
+			t.Fatalf("event %d: planted %s %s not among %d hits:\n%s", seq, p.ID, p.Value, len(hits), ev.Data)
+		}
+	}
+}
