@@ -438,14 +438,14 @@ func firstScreen(w io.Writer, cfg config.Config, cfgPath, url string, embedded, 
 	fmt.Fprintf(&b, "iocmatch is running (%s mode, ready in %s)\n\n", cfg.Stream.Mode, took.Round(time.Millisecond))
 	where := "external NATS"
 	if embedded {
-		where = "embedded NATS with JetStream, data in " + cfg.NATS.Embedded.StoreDir
+		where = "embedded NATS with JetStream, data in " + displayPath(cfg.NATS.Embedded.StoreDir)
 	}
 	fmt.Fprintf(&b, "  NATS        %s (%s)\n", url, where)
 	feedsDesc := fmt.Sprintf("%d indicators", n)
 	if sample {
 		feedsDesc += " from the bundled sample feed (no --config given)"
 	}
-	fmt.Fprintf(&b, "  Indicators  %s; store in %s\n", feedsDesc, filepath.Join(cfg.DataDir, "store"))
+	fmt.Fprintf(&b, "  Indicators  %s; store in %s\n", feedsDesc, displayPath(filepath.Join(cfg.DataDir, "store")))
 	fmt.Fprintf(&b, "  Events in   %s<format>   format: ecs, zeek, eve, sysmon, raw or auto\n", events)
 	fmt.Fprintf(&b, "  Alerts out  %s.<kind>   (stream %s)\n", cfg.Stream.AlertsSubjectPrefix, cfg.Stream.AlertsStream)
 	fmt.Fprintf(&b, "  Dead letter %s.<reason>   (stream %s)\n", cfg.Stream.DeadLetterSubjectPrefix, cfg.Stream.DeadLetterStream)
@@ -468,6 +468,15 @@ func firstScreen(w io.Writer, cfg config.Config, cfgPath, url string, embedded, 
 	fmt.Fprintf(&b, "  iocmatch alerts%s --follow\n\n", server)
 	fmt.Fprintf(&b, "(or with go: go run ./cmd/iocmatch publish ...). Ctrl-C drains and stops; SIGHUP reloads feeds.\n")
 	fmt.Fprint(w, b.String())
+}
+
+// displayPath shows a relative path as ./path.
+func displayPath(p string) string {
+	p = filepath.Clean(p)
+	if filepath.IsAbs(p) || p == "." || strings.HasPrefix(p, "..") {
+		return p
+	}
+	return "." + string(filepath.Separator) + p
 }
 
 func isDefaultListen(url string) bool { return strings.HasSuffix(url, "://127.0.0.1:4222") }
