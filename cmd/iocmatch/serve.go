@@ -62,6 +62,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := cfg.CheckFiles(); err != nil {
 		return err
 	}
+	if *cfgPath != "" && cfg.Log != config.Default().Log {
+		// The file's log settings win over the defaults of the global
+		// flags (--log-level, --log-format).
+		log, err := newLogger(e.stderr, cfg.Log.Level, cfg.Log.Format)
+		if err != nil {
+			return fmt.Errorf("config %s: log: %w", *cfgPath, err)
+		}
+		e = &env{stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, log: log}
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
