@@ -116,11 +116,16 @@ func runAlerts(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "no alerts stored in %s (%s)\n", cc.top.AlertsStream, filter)
 			return nil
 		}
+		it, err := cons.Messages()
+		if err != nil {
+			return fmt.Errorf("alerts stream %s: %w", cc.top.AlertsStream, err)
+		}
+		defer it.Stop()
 		n := 0
 		for ctx.Err() == nil {
-			m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
+			m, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
 			if err != nil {
-				if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+				if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 					break
 				}
 				return fmt.Errorf("alerts stream %s: %w", cc.top.AlertsStream, err)
