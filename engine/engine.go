@@ -241,7 +241,13 @@ func New(opts Options, deps Deps) (*Engine, error) {
 		e.throttle = t
 	}
 	if opts.Mode == ModeJetStream {
-		js, err := jetstream.New(deps.Conn, jetstream.WithPublishAsyncMaxPending(4*max(opts.Fetch.BatchSize, 256)))
+		// Every worker may have a whole batch of alerts (one per event) in
+		// flight at once: never let the async window stall a batch.
+		batch := opts.Fetch.BatchSize
+		if batch <= 0 {
+			batch = 256
+		}
+		js, err := jetstream.New(deps.Conn, jetstream.WithPublishAsyncMaxPending(max(2*opts.Workers*batch, 1024)))
 		if err != nil {
 			return nil, fmt.Errorf("engine: jetstream: %w", err)
 		}
