@@ -543,17 +543,23 @@ func (c *compounds) add(ind *ioc.Indicator, st *Stats) error {
 // add.
 func (c *compounds) finish() {
 	if len(c.prefixLists) > 0 {
-		c.prefixTable = new(bart.Table[int32])
+		// Index the anchor prefixes in a temporary table to find each
+		// one's supernets in O(depth) rather than comparing all pairs.
+		all := new(bart.Table[int32])
+		keys := make([]netip.Prefix, 0, len(c.prefixLists))
 		for p := range c.prefixLists {
+			all.Insert(p, int32(len(keys)))
+			keys = append(keys, p)
+		}
+		c.prefixTable = new(bart.Table[int32])
+		for _, p := range keys {
 			// candidates of p: its own and those of every anchor prefix
 			// containing it, so that one longest-prefix lookup finds all.
-			var cands []int32
-			for q, l := range c.prefixLists {
-				if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
-					for _, x := range l {
-						if !slices.Contains(cands, x) {
-							cands = append(cands, x)
-						}
+			cands := slices.Clone(c.prefixLists[p])
+			for _, qi := range all.Supernets(p) {
+				for _, x := range c.prefixLists[keys[qi]] {
+					if !slices.Contains(cands, x) {
+						cands = append(cands, x)
 					}
 				}
 			}

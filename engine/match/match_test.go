@@ -357,3 +357,29 @@ func TestSamePointerTwiceIsOneIndicator(t *testing.T) {
 		t.Fatalf("hits %+v", hits)
 	}
 }
+
+// TestNestedPrefixAnchors: compounds anchored on nested prefixes are all
+// candidates for an address in the innermost one.
+func TestNestedPrefixAnchors(t *testing.T) {
+	mk := func(id, p string) *ioc.Indicator {
+		return cmpd(id, ioc.Pred(ioc.Predicate{Target: ioc.Target{Kind: ioc.KindIPv4}, Op: ioc.PredCIDR, Prefixes: []netip.Prefix{netip.MustParsePrefix(p)}}))
+	}
+	s, err := Compile([]*ioc.Indicator{mk("n8", "10.0.0.0/8"), mk("n16", "10.1.0.0/16"), mk("n24", "10.1.2.0/24"), mk("other", "10.2.0.0/16"), mk("v6", "2001:db8::/32")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		addr string
+		want []string
+	}{
+		{"10.1.2.3", []string{"n16@-1", "n24@-1", "n8@-1"}},
+		{"10.1.3.3", []string{"n16@-1", "n8@-1"}},
+		{"10.2.0.1", []string{"n8@-1", "other@-1"}},
+		{"11.0.0.1", nil},
+		{"2001:db8::5", []string{"v6@-1"}},
+	} {
+		if got := hitIDs(s.Match([]ioc.Observable{obIP(tc.addr)}, nil)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+}
