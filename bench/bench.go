@@ -104,8 +104,12 @@ type Config struct {
 	// CPUProfile and MemProfile, when set, are files receiving a CPU
 	// profile of the engine phase and a heap profile taken after it.
 	CPUProfile, MemProfile string
-	// Progress receives a progress line per second (nil: none).
+	// Progress receives a progress line per second (nil: none), redrawn
+	// in place with a carriage return unless ProgressLines is set.
 	Progress io.Writer
+	// ProgressLines writes each progress line on a line of its own (for
+	// logs and other non-terminals).
+	ProgressLines bool
 	// Log receives the engine's and the embedded server's logs.
 	Log zerolog.Logger
 }

@@ -160,12 +160,14 @@ func (pr *phaseRun) progress(stop <-chan struct{}) {
 	for {
 		select {
 		case <-stop:
-			fmt.Fprintf(out, "\r\033[K")
+			if !pr.w.cfg.ProgressLines {
+				fmt.Fprintf(out, "\r\033[K")
+			}
 			return
 		case <-t.C:
 		}
 		done := pr.done()
-		line := fmt.Sprintf("\r\033[K[%s] %5.1fs published %d", pr.name, time.Since(pr.start).Seconds(), pr.published.Load())
+		line := fmt.Sprintf("[%s] %5.1fs published %d", pr.name, time.Since(pr.start).Seconds(), pr.published.Load())
 		if n := pr.w.cfg.Events; n > 0 {
 			line += fmt.Sprintf("/%d", n)
 		}
@@ -173,7 +175,11 @@ func (pr *phaseRun) progress(stop <-chan struct{}) {
 		if pr.alerts != nil {
 			line += fmt.Sprintf("  alerts %d/%d", pr.alerts(), pr.expected.Load())
 		}
-		fmt.Fprint(out, line)
+		if pr.w.cfg.ProgressLines {
+			fmt.Fprintln(out, line)
+		} else {
+			fmt.Fprint(out, "\r\033[K"+line)
+		}
 		lastDone = done
 	}
 }

@@ -67,6 +67,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		cfg.HitRatio = -1 // explicit 0: no hits
 	}
 	cfg.Progress = e.stderr
+	if f, ok := e.stderr.(*os.File); !ok || !isTerminal(f) {
+		cfg.ProgressLines = true
+	}
 	cfg.Log = e.log
 	if *from != "" {
 		inds, err := loadBenchIndicators(*from)
