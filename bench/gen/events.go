@@ -20,9 +20,13 @@ const SeqDigits = 12
 // MaxSeq is the largest sequence number that fits in SeqDigits digits.
 const MaxSeq = 999_999_999_999
 
-// Formats lists the event formats Events generates, named like the last
-// token of the iocmatch event subject.
-var Formats = []string{"ecs", "zeek", "eve", "raw"}
+// formats lists the event formats Events generates, named like the last
+// token of the iocmatch event subject (read-only).
+var formats = []string{"ecs", "zeek", "eve", "raw"}
+
+// Formats returns the event formats Events generates ("ecs", "zeek",
+// "eve", "raw"), named like the last token of the event subject.
+func Formats() []string { return append([]string(nil), formats...) }
 
 // Event is one generated event.
 type Event struct {
@@ -80,16 +84,16 @@ func NewEvents(inds []*ioc.Indicator, opts EventOptions) (*Events, error) {
 	if opts.Base.IsZero() {
 		opts.Base = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	}
-	formats := Formats
+	fs := formats
 	if opts.Format != "mixed" {
 		ok := false
-		for _, f := range Formats {
+		for _, f := range formats {
 			ok = ok || f == opts.Format
 		}
 		if !ok {
 			return nil, fmt.Errorf("gen: format %q: want ecs, zeek, eve, raw or mixed", opts.Format)
 		}
-		formats = []string{opts.Format}
+		fs = []string{opts.Format}
 	}
 	g := &Events{opts: opts, inds: inds, plant: map[string][]int32{}, cidrs: map[netip.Prefix]int32{}}
 	for i, ind := range inds {
@@ -104,7 +108,7 @@ func NewEvents(inds []*ioc.Indicator, opts EventOptions) (*Events, error) {
 		if pk == pNone {
 			continue
 		}
-		for _, f := range formats {
+		for _, f := range fs {
 			if f == "raw" && (pk == pCompoundDomain || pk == pCompoundIP || pk == pJA3) {
 				continue
 			}
@@ -112,7 +116,7 @@ func NewEvents(inds []*ioc.Indicator, opts EventOptions) (*Events, error) {
 		}
 	}
 	if opts.HitRatio > 0 {
-		for _, f := range formats {
+		for _, f := range fs {
 			if len(g.plant[f]) == 0 {
 				return nil, fmt.Errorf("gen: hit ratio %g but no indicator can be planted in %s events", opts.HitRatio, f)
 			}
@@ -235,16 +239,18 @@ func ParseSeq(b []byte) (uint64, bool) {
 	return n, true
 }
 
-// SeqMarkers are the strings that precede the sequence number in the
+// seqMarkers are the strings that precede the sequence number in the
 // events of each format (and thus in the event.original of their
 // alerts): ECS event.id and raw lines use "bench-", Zeek uids "Cbench",
 // EVE flow ids the digits "1000" after `"flow_id":`.
-var SeqMarkers = []string{"bench-", "Cbench", `"flow_id":1000`, `\"flow_id\":1000`}
+var seqMarkers = []string{"bench-", "Cbench", `"flow_id":1000`, `\"flow_id\":1000`}
 
 // FindSeq finds the sequence number in an event or in a document quoting
-// it (an alert), after the first marker of SeqMarkers present.
+// it (an alert), after the first marker present of "bench-" (ECS event
+// ids, raw lines), "Cbench" (Zeek uids) and `"flow_id":1000` (EVE, also
+// JSON-escaped inside an alert's event.original).
 func FindSeq(doc []byte) (uint64, bool) {
-	for _, m := range SeqMarkers {
+	for _, m := range seqMarkers {
 		for rest := doc; ; {
 			i := bytes.Index(rest, []byte(m))
 			if i < 0 {
@@ -265,7 +271,7 @@ func (g *Events) Event(seq uint64) Event {
 	r := rand.New(rand.NewPCG(g.opts.Seed^0x9e3779b97f4a7c15, seq))
 	format := g.opts.Format
 	if format == "mixed" {
-		format = Formats[r.IntN(len(Formats))]
+		format = formats[r.IntN(len(formats))]
 	}
 	planted := -1
 	if g.opts.HitRatio > 0 && r.Float64() < g.opts.HitRatio {

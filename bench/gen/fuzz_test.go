@@ -45,7 +45,7 @@ func FuzzBenchFindSeq(f *testing.F) {
 			var want [SeqDigits]byte
 			_ = SetSeq(want[:], 0, n)
 			found := false
-			for _, m := range SeqMarkers {
+			for _, m := range seqMarkers {
 				found = found || bytes.Contains(doc, append([]byte(m), want[:]...))
 			}
 			if !found {
@@ -54,8 +54,8 @@ func FuzzBenchFindSeq(f *testing.F) {
 		}
 		// Planting a number after a marker in front of any document is
 		// always found (the first marker wins).
-		ev := append([]byte(SeqMarkers[0]+"000000000000 "), doc...)
-		if err := SetSeq(ev, len(SeqMarkers[0]), 987654321); err != nil {
+		ev := append([]byte(seqMarkers[0]+"000000000000 "), doc...)
+		if err := SetSeq(ev, len(seqMarkers[0]), 987654321); err != nil {
 			t.Fatal(err)
 		}
 		if n, ok := FindSeq(ev); !ok || n != 987654321 {
