@@ -20,6 +20,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/iocmatch/iocmatch/engine/config"
@@ -155,18 +156,6 @@ func storedAlerts(t *testing.T, url string) []map[string]any {
 	return docs
 }
 
-func waitAlerts(t *testing.T, url string, n int) []map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		docs := storedAlerts(t, url)
-		if len(docs) >= n || time.Now().After(deadline) {
-			return docs
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestServeNewcomer is the README path with no configuration: the
 // embedded NATS, the bundled sample feed, publish the sample events,
 // read the alerts; then SIGHUP, drain, and a restart that keeps streams
@@ -196,7 +185,8 @@ func TestServeNewcomer(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("publish raw: exit %d: %s", code, errs)
 	}
-	docs := waitAlerts(t, s.natsURL, 5)
+	waitDrainedCLI(t, s)
+	docs := storedAlerts(t, s.natsURL)
 	if len(docs) < 5 {
 		t.Fatalf("%d alerts from the sample events, want several", len(docs))
 	}
@@ -270,20 +260,30 @@ func TestServeNewcomer(t *testing.T) {
 	s2.stop(t)
 }
 
-// waitDrainedCLI waits until the consumer backlog gauge is zero.
+// waitDrainedCLI waits until the events work queue is empty: every event
+// published so far is acknowledged, so its alerts are stored.
 func waitDrainedCLI(t *testing.T, s *served) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + s.httpAddr + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if bytes.Contains(b, []byte("iocmatch_consumer_pending_messages 0")) {
-				return
-			}
+	nc, err := nats.Connect(s.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := js.Stream(ctx, "IOCMATCH_EVENTS")
+		if err == nil && st.CachedInfo().State.Msgs == 0 {
+			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("events not drained after 20 s (%v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
