@@ -187,6 +187,9 @@ type TAXIIFeed struct {
 	Every       time.Duration
 	Timeout     time.Duration
 	Confidence  int
+	// MaxAttempts bounds the attempts per request (retries with backoff
+	// on 429, 5xx, timeouts); 0 means the TAXII client's default.
+	MaxAttempts int
 
 	User, PasswordEnv, PasswordFile string
 	TokenEnv, TokenFile, Scheme     string
@@ -216,7 +219,7 @@ type TAXIISource struct {
 // NewTAXIISource builds the TAXII client for f.
 func NewTAXIISource(f TAXIIFeed, log zerolog.Logger) (*TAXIISource, error) {
 	cfg := taxii.Config{URL: f.URL, Version: taxii.Version(f.Version), Timeout: f.Timeout, HTTPClient: f.HTTPClient,
-		TLS: taxii.TLSFiles{CertFile: f.CertFile, KeyFile: f.KeyFile, CAFile: f.CAFile}}
+		TLS: taxii.TLSFiles{CertFile: f.CertFile, KeyFile: f.KeyFile, CAFile: f.CAFile}, Retry: taxii.RetryPolicy{MaxAttempts: f.MaxAttempts}}
 	pass, err := secret("password", f.PasswordEnv, f.PasswordFile)
 	if err != nil {
 		return nil, err
