@@ -346,28 +346,35 @@ func TestPublishGzipAndFollow(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "published 10 events to iocmatch.events.ecs") {
 		t.Fatalf("publish gzip: exit %d: %s", code, errs)
 	}
+	// And from stdin ("-").
+	var stdinErr bytes.Buffer
+	if c := run(context.Background(), []string{"publish", "--server", s.natsURL, "--format", "raw", "-"},
+		strings.NewReader("Mar  1 10:00:00 fw deny 10.9.9.9 -> 203.0.113.201:443\n"), io.Discard, &stdinErr); c != 0 ||
+		!strings.Contains(stdinErr.String(), "published 1 events to iocmatch.events.raw") {
+		t.Fatalf("publish from stdin: exit %d: %s", c, stdinErr.String())
+	}
 	deadline := time.Now().Add(15 * time.Second)
-	for strings.Count(out.String(), "\n") < 2 && time.Now().Before(deadline) {
+	for strings.Count(out.String(), "\n") < 3 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	if c := <-followDone; c != 0 {
 		t.Fatalf("alerts --follow exit %d", c)
 	}
-	if n := strings.Count(out.String(), "\n"); n != 2 {
-		t.Fatalf("alerts --follow printed %d alerts, want 2:\n%s", n, out.String())
+	if n := strings.Count(out.String(), "\n"); n != 3 {
+		t.Fatalf("alerts --follow printed %d alerts, want 3:\n%s", n, out.String())
 	}
 	if !strings.Contains(out.String(), `"feed":{"name":"block"}`) && !strings.Contains(out.String(), `"block"`) {
 		t.Errorf("alerts do not name the feed: %s", out.String())
 	}
 	s.stop(t) // flushes the webhook
 	hookMu.Lock()
-	if hooked != 2 {
-		t.Errorf("webhook received %d alerts, want 2", hooked)
+	if hooked != 3 {
+		t.Errorf("webhook received %d alerts, want 3", hooked)
 	}
 	hookMu.Unlock()
-	if len(sightings) != 2 {
-		t.Errorf("%d STIX sightings published, want 2", len(sightings))
+	if len(sightings) != 3 {
+		t.Errorf("%d STIX sightings published, want 3", len(sightings))
 	}
 	for len(sightings) > 0 {
 		m := <-sightings
