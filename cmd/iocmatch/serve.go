@@ -369,10 +369,13 @@ func engineOptions(cfg config.Config) (engine.Options, error) {
 		return engine.Options{}, fmt.Errorf("alerts.throttle.entity: %w", err)
 	}
 	return engine.Options{
-		Mode:          mode,
-		Topology:      topology(cfg),
-		Consumer:      stream.ConsumerOptions{AckWait: s.AckWait, MaxAckPending: s.MaxAckPending, MaxDeliver: s.MaxDeliver},
-		Fetch:         stream.FetchOptions{BatchSize: s.BatchSize, BatchWait: s.BatchWait},
+		Mode:     mode,
+		Topology: topology(cfg),
+		Consumer: stream.ConsumerOptions{AckWait: s.AckWait, MaxAckPending: s.MaxAckPending, MaxDeliver: s.MaxDeliver},
+		// batch_wait is how long a pull request waits to fill a batch; the
+		// events it brings are handed to the workers as they arrive, so it
+		// adds no latency (no linger: BatchWait stays 0).
+		Fetch:         stream.FetchOptions{BatchSize: s.BatchSize, PullWait: s.BatchWait},
 		Workers:       s.EffectiveWorkers(),
 		NakDelay:      s.NakDelay,
 		DefaultFormat: df,
