@@ -69,13 +69,15 @@ type Options struct {
 	// allocation-free when nothing matches, ~16 bytes per trie node) or
 	// "cloudflare" (github.com/cloudflare/ahocorasick: ~4 KiB per trie
 	// node, and its thread-safe matching allocates whenever the GC has
-	// emptied its sync.Pool). Results are identical.
+	// emptied its sync.Pool). Results are identical. The literal anchors
+	// of compound indicators always use the compact automaton.
 	Automaton string
 	// Clock times Compile for Stats.CompileDuration; nil means time.Now.
 	Clock func() time.Time
 }
 
-// Default option values.
+// Values of Options.CIDR and Options.Automaton (the first of each pair is
+// the default) and the default Bloom false-positive rate.
 const (
 	CIDRBart            = "bart"
 	CIDRCIDRanger       = "cidranger"
