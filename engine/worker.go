@@ -88,10 +88,15 @@ func (w *worker) process(batch []*stream.Msg) {
 		w.out = append(w.out, outAck)
 		w.reasons = append(w.reasons, "")
 		format, tok := e.formatOf(m.Subject)
+		err := w.obs.Observe(m.Data, format, &w.res)
 		if e.m != nil {
-			e.m.EventsIn.WithLabelValues(tok, format.String()).Inc()
+			f := format // the detected one for auto, when decoding succeeded
+			if err == nil {
+				f = w.res.Format
+			}
+			e.m.EventsIn.WithLabelValues(tok, f.String()).Inc()
 		}
-		if err := w.obs.Observe(m.Data, format, &w.res); err != nil {
+		if err != nil {
 			reason := "malformed"
 			var oe *observe.Error
 			if errors.As(err, &oe) {
