@@ -125,6 +125,28 @@ func BenchmarkMatchTypicalEvent1M(b *testing.B) {
 	}
 }
 
+// BenchmarkMatchTypicalEventAtomic1M is BenchmarkMatchTypicalEvent1M
+// against the ~1M exact-set and CIDR indicators only (no substring or
+// compound indicators): the cost of the atomic structures alone.
+func BenchmarkMatchTypicalEventAtomic1M(b *testing.B) {
+	for _, bloom := range []bool{true, false} {
+		for _, hit := range []bool{false, true} {
+			b.Run(fmt.Sprintf("bloom=%v/hit=%v", bloom, hit), func(b *testing.B) {
+				s := snapOf(b, Options{DisableBloom: !bloom}, true)
+				ev := typicalEvent(hit)
+				dst := make([]Hit, 0, 16)
+				if n := len(s.Match(ev, dst)); (n > 0) != hit {
+					b.Fatalf("hit=%v but %d hits", hit, n)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					dst = s.Match(ev, dst[:0])
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkMatchParallel1M runs the no-hit typical event from all
 // GOMAXPROCS goroutines against one shared snapshot.
 func BenchmarkMatchParallel1M(b *testing.B) {
