@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
 
@@ -289,9 +290,7 @@ func FuzzListLoadAuto(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"Event":{"Attribute":[{"type":"domain","value":"a.example","to_ids":true}]}}`))
-	for _, b := range seedInputs(f) {
-		f.Add(b)
-	}
+	fuzzseed.Add(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inds, rep, err := Load(bytes.NewReader(data), "fuzz", LoadOptions{Now: func() time.Time { return time.Unix(0, 0) }})
 		if err != nil {

@@ -5,30 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
-)
 
-// addSharedSeeds adds the raw inputs of <repo>/testdata/fuzz/<name>/ (the
-// shared corpus; engine/internal/fuzzseed is not importable from cmd).
-func addSharedSeeds(f *testing.F) {
-	dir := filepath.Join("..", "..", "testdata", "fuzz", f.Name())
-	ents, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return
-	}
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-}
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
+)
 
 // linesReference is the obvious definition: split on '\n', trim white
 // space, drop empty lines.
@@ -90,7 +70,7 @@ func TestReadLine(t *testing.T) {
 // non-empty lines, whatever the bytes and however lines straddle the
 // read buffer.
 func FuzzPublishLines(f *testing.F) {
-	addSharedSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte("a\nb\r\n\n c \n"))
 	f.Add([]byte{0, '\n', 0xff, 0xfe, '\n'})
 	f.Fuzz(func(t *testing.T, data []byte) {

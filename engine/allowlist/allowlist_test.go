@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/iocmatch/iocmatch/engine/internal/fuzzseed"
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
 

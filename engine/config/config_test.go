@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iocmatch/iocmatch/engine/internal/fuzzseed"
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
 func TestDefaultIsValid(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/iocmatch/iocmatch/engine/internal/fuzzseed"
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iocmatch/iocmatch/engine/internal/fuzzseed"
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
 // naiveSubstrings is the reference: every pattern index contained in v.

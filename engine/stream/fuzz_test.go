@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iocmatch/iocmatch/engine/internal/fuzzseed"
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
 // FuzzDeadLetterSubject: whatever the reason (it comes from decoders and

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
 
@@ -322,7 +323,7 @@ func checkAll(t *testing.T, inds []*ioc.Indicator, rep Report) {
 }
 
 func FuzzListLine(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte("203.0.113.66\t5\nevil.example # c\n0.0.0.0 ads.example\n"))
 	f.Add([]byte("http://[::1]:80/a\n::ffff:1.2.3.4/120\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -335,7 +336,7 @@ func FuzzListLine(f *testing.F) {
 }
 
 func FuzzListCSV(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte("kind,value,description\ndomain,a.example,\"x, y\"\n"))
 	f.Add([]byte("ip,1.2.3.4\nsha256,\"" + strings.Repeat("a", 64) + "\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -348,7 +349,7 @@ func FuzzListCSV(f *testing.F) {
 }
 
 func FuzzListJSONLines(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte(`{"kind":"ip","value":"1.2.3.4"}` + "\n" + `{"kind":"compound","expr":{"op":"not","args":[{"op":"pred","pred":{"target":{"kind":"port"},"op":"lt","num":5}}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inds, rep, err := ReadJSONLines(strings.NewReader(string(data)), Options{Feed: "z"})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
 
@@ -196,7 +197,7 @@ func ExampleParseEvents() {
 }
 
 func FuzzMISPEvent(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte(`{"Event":{"Attribute":[{"type":"ip-dst|port","value":"1.2.3.4|80","to_ids":true}]}}`))
 	f.Add([]byte(`[{"Event":{"Object":[{"Attribute":[{"type":"domain|ip","value":"a.example|::1","to_ids":"1"}]}]}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
 
@@ -409,7 +410,7 @@ func ExampleConverter() {
 }
 
 func FuzzSTIXBundle(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add(bundle(indicator(1, "[domain-name:value = 'a.example']", ""), obj("malware", 2, `"name":"M"`), rel(3, id("indicator", 1), "indicates", id("malware", 2))))
 	f.Add([]byte(`{"objects":[{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value ISSUBSET '10.0.0.0/8']","modified":"2026-01-01T00:00:00Z"}]}`))
 	f.Add([]byte(`[{"type":"relationship","id":"relationship--1","relationship_type":"related-to","source_ref":"a","target_ref":"a"}]`))

@@ -4,13 +4,15 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
 // FuzzPatternParse checks that Parse never panics, that errors are
 // *SyntaxError values with an offset inside the input, and that accepted
 // patterns round-trip through String and translate without panicking.
 func FuzzPatternParse(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	for _, s := range specExamples {
 		f.Add([]byte(s))
 	}
@@ -56,7 +58,7 @@ const fuzzObserved = `[` + basicBundle + `,` + refBundle20 + `,` + timeline + `]
 // fixed set of observed-data never panics and fails only with an
 // *EvalError or ErrTooComplex.
 func FuzzPatternEval(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	for _, s := range specExamples {
 		f.Add([]byte(s))
 	}

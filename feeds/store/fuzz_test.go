@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 )
 
@@ -11,6 +12,7 @@ import (
 // valid indicators, and what it accepts re-encodes to a file that decodes
 // to the same content.
 func FuzzStoreFeedFile(f *testing.F) {
+	fuzzseed.Add(f)
 	fd := newFeedData()
 	fd.revoked["indicator--r"] = struct{}{}
 	for _, ind := range []*ioc.Indicator{ind("indicator--a", "a.example", 1), compound("indicator--c")} {
@@ -53,6 +55,7 @@ func FuzzStoreFeedFile(f *testing.F) {
 
 // FuzzStoreState: the state decoder never panics.
 func FuzzStoreState(f *testing.F) {
+	fuzzseed.Add(f)
 	f.Add([]byte(`{"format":"iocmatch-store-state","checkpoints":{"f":{"k":"v"}},"status":{"f":{"objects":3}},"blobs":{"f":["x"]}}`))
 	f.Add([]byte(`{"format":"other"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

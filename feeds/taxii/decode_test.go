@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
 func TestParseContentRange(t *testing.T) {
@@ -159,7 +161,7 @@ func TestDecodeResources(t *testing.T) {
 // FuzzTAXIIEnvelope checks that the page decoder never panics and that
 // what it accepts is consistent: every object is valid JSON and not null.
 func FuzzTAXIIEnvelope(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte(`{"more": true, "next": "x", "objects": [{"type": "indicator", "id": "indicator--1"}]}`))
 	f.Add([]byte(`{"type": "bundle", "id": "bundle--1", "objects": []}`))
 	f.Add([]byte(`{"next": 12.5e3}`))
@@ -183,7 +185,7 @@ func FuzzTAXIIEnvelope(f *testing.F) {
 // FuzzTAXIIResources runs the small resource decoders (discovery, API
 // root, collections, manifest record, error message) on one input.
 func FuzzTAXIIResources(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte(`{"title": "T", "default": "/a/", "api_roots": ["/a/", "https://h/b/"]}`))
 	f.Add([]byte(`{"collections": [{"id": "c", "title": "C", "can_read": true, "can_write": false, "media_types": []}]}`))
 	f.Add([]byte(`{"id": "indicator--1", "date_added": "2026-01-01T00:00:00Z", "version": "2026-01-01T00:00:00Z"}`))
@@ -214,7 +216,7 @@ func FuzzTAXIIResources(f *testing.F) {
 // FuzzTAXIIContentRange checks that accepted ranges are consistent and
 // survive a round trip through String.
 func FuzzTAXIIContentRange(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	for _, s := range []string{"items 0-9/100", "items=0-0/*", "items 5-4/10", "bytes 0-1/2", "items 0-9223372036854775807/*"} {
 		f.Add([]byte(s))
 	}

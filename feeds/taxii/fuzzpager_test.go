@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
 // constTransport answers every request with the same response.
@@ -28,7 +30,7 @@ func (c constTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // report more pages than allowed. An input is four header lines then the
 // body: "<status>\n<version 2.0|2.1>\n<Content-Range>\n<X-TAXII-Date-Added-Last>\n<body>".
 func FuzzTAXIIPager(f *testing.F) {
-	addSeeds(f)
+	fuzzseed.Add(f)
 	f.Add([]byte("200\n2.1\n\n\n{\"more\": true, \"next\": \"a\", \"objects\": [{}]}"))
 	f.Add([]byte("206\n2.0\nitems 0-0/5\n2026-01-01T00:00:00Z\n{\"type\": \"bundle\", \"objects\": [{}]}"))
 	f.Add([]byte("206\n2.0\nitems 0-0/*\n\n{\"objects\": [{}]}"))

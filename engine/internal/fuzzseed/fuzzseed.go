@@ -1,74 +1,23 @@
-// Package fuzzseed feeds the project's shared fuzz corpus to Go fuzz
-// targets. The corpus lives at the repository root in
-// testdata/fuzz/<FuzzName>/, one raw input per file (not Go's encoded
-// corpus format), so that every parser's seeds sit in one reviewed place.
-// Inputs that `go test -fuzz` finds are written by Go next to the package
-// (testdata/fuzz/<FuzzName>/ in the package directory) and run by plain
-// `go test` from there too; copy the raw bytes of a new crasher to the
-// shared corpus once it is fixed.
+// Package fuzzseed is the old, internal path of engine/fuzzseed, kept only
+// until the last test files importing it (engine/alert) move to
+// github.com/iocmatch/iocmatch/engine/fuzzseed. Test-only; do not use in
+// new code.
+//
+// Deprecated: use github.com/iocmatch/iocmatch/engine/fuzzseed.
 package fuzzseed
 
 import (
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
+
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
-// Add adds every file in <repo>/testdata/fuzz/<f's name>/ to f's seed
-// corpus, in name order. A missing directory adds nothing; any other read
-// error fails the test.
-func Add(f *testing.F) {
-	f.Helper()
-	for _, b := range Inputs(f, f.Name()) {
-		f.Add(b)
-	}
-}
+// Add is fuzzseed.Add.
+//
+// Deprecated: use github.com/iocmatch/iocmatch/engine/fuzzseed.Add.
+func Add(f *testing.F) { f.Helper(); fuzzseed.Add(f) }
 
-// Inputs returns the raw inputs stored for the named fuzz target.
-func Inputs(tb testing.TB, name string) [][]byte {
-	tb.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		tb.Fatalf("fuzzseed: %v", err)
-	}
-	dir := filepath.Join(root, "testdata", "fuzz", name)
-	ents, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		tb.Fatalf("fuzzseed: %v", err)
-	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
-	var out [][]byte
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			tb.Fatalf("fuzzseed: %v", err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
-}
+// Inputs is fuzzseed.Inputs.
+//
+// Deprecated: use github.com/iocmatch/iocmatch/engine/fuzzseed.Inputs.
+func Inputs(tb testing.TB, name string) [][]byte { tb.Helper(); return fuzzseed.Inputs(tb, name) }
