@@ -30,7 +30,8 @@ fuzz:
 # Go benchmarks of every stage (decode, extract, each structure, the whole
 # match path, compile, alert encoding, feeds), COUNT runs of BENCHTIME each,
 # summarised with benchstat (pinned; fetched through the module proxy on
-# first use). Narrow with BENCH='Match' PKGS=./engine/match/. Compare two
+# first use). Narrow with BENCH='Match' PKGS=./engine/match/ (write $$ for
+# a $ in BENCH: make expands $). Compare two
 # runs: cp bench.out old.out; make bench; go run $(BENCHSTAT) old.out bench.out
 # The end-to-end figures (engine vs raw NATS) come from `make bench-e2e`.
 BENCHSTAT ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
