@@ -421,8 +421,9 @@ func (e *Engine) watchPending(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
-// watchDropped warns when the core subscription drops events because the
-// engine is too slow (at-most-once mode has no backlog to fall back on).
+// watchDropped counts (metrics EventsDropped{reason="slow_consumer"}) and
+// warns when the core subscription drops events because the engine is too
+// slow (at-most-once mode has no backlog to fall back on).
 func (e *Engine) watchDropped(ctx context.Context, f *stream.Fetcher) {
 	t := time.NewTicker(e.opts.PendingInterval)
 	defer t.Stop()
@@ -434,6 +435,9 @@ func (e *Engine) watchDropped(ctx context.Context, f *stream.Fetcher) {
 		case <-t.C:
 		}
 		if n := f.Dropped(); n > last {
+			if e.m != nil {
+				e.m.EventsDropped.WithLabelValues(metrics.DropSlowConsumer).Add(float64(n - last))
+			}
 			e.log.Warn().Int("dropped", n-last).Int("dropped_total", n).
 				Msg("core mode: events dropped by the subscription (engine too slow); use jetstream mode to keep a backlog")
 			last = n

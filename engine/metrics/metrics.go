@@ -82,6 +82,10 @@ type Metrics struct {
 	ConsumerPending prometheus.Gauge // iocmatch_consumer_pending_messages
 	// DeadLetters counts events sent to the dead-letter subject, by reason.
 	DeadLetters *prometheus.CounterVec // iocmatch_deadletter_total{reason}
+	// EventsDropped counts events lost before processing, by reason:
+	// "slow_consumer" (core mode: the subscription's pending limit was
+	// reached because the engine was too slow; at-most-once, gone for good).
+	EventsDropped *prometheus.CounterVec // iocmatch_events_dropped_total{reason}
 	// WebhookSent counts alerts delivered to the webhook.
 	WebhookSent prometheus.Counter // iocmatch_webhook_alerts_sent_total
 	// WebhookFailures counts webhook problems: "retry" (a failed attempt
@@ -145,7 +149,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		FeedErrors:      counterVec("feed_errors_total", "Failed feed refreshes.", "feed"),
 		ConsumerPending: gauge("consumer_pending_messages", "Events waiting in the consumer (pending plus unacknowledged)."),
 		DeadLetters:     counterVec("deadletter_total", "Events sent to the dead-letter subject, by reason.", "reason"),
-		WebhookSent:     counter("webhook_alerts_sent_total", "Alerts delivered to the webhook."),
+		EventsDropped: counterVec("events_dropped_total",
+			"Events lost before processing, by reason (slow_consumer: core mode, the engine was too slow).", "reason"),
+		WebhookSent: counter("webhook_alerts_sent_total", "Alerts delivered to the webhook."),
 		WebhookFailures: counterVec("webhook_failures_total",
 			"Webhook problems: retry (failed attempt, retried), dropped (alerts given up), queue_full (alerts refused).", "reason"),
 		SightingsPublished: counter("sightings_published_total", "STIX sighting bundles published."),
@@ -155,7 +161,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		m.EventsIn, m.DecodeErrors, m.Matches, m.Alerts, m.Suppressed, m.AllowlistHits, m.AllowlistEntries,
 		m.Latency, m.BatchSize, m.BatchDuration, m.IndicatorsLoaded, m.CompileDuration,
 		m.SnapshotTimestamp, m.SnapshotIndicators, m.FeedLastSuccess, m.FeedLastError, m.FeedErrors,
-		m.ConsumerPending, m.DeadLetters, m.WebhookSent, m.WebhookFailures, m.SightingsPublished, m.SightingsFailures,
+		m.ConsumerPending, m.DeadLetters, m.EventsDropped, m.WebhookSent, m.WebhookFailures, m.SightingsPublished, m.SightingsFailures,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -169,8 +175,13 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	for _, r := range []string{"retry", "dropped", "queue_full"} {
 		m.WebhookFailures.WithLabelValues(r)
 	}
+	m.EventsDropped.WithLabelValues(DropSlowConsumer)
 	return m, nil
 }
+
+// DropSlowConsumer is the EventsDropped reason of events a core-NATS
+// subscription dropped because the engine did not keep up.
+const DropSlowConsumer = "slow_consumer"
 
 // FeedSuccess records a successful refresh of feed at t.
 func (m *Metrics) FeedSuccess(feed string, t time.Time) {

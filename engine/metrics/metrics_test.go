@@ -45,7 +45,8 @@ func TestNewRegistersOnGivenRegistry(t *testing.T) {
 		names[mf.GetName()] = true
 	}
 	for _, want := range []string{"iocmatch_events_total", "iocmatch_suppressed_total", "iocmatch_event_alert_latency_seconds",
-		"iocmatch_consumer_pending_messages", "iocmatch_deadletter_total", "iocmatch_webhook_failures_total"} {
+		"iocmatch_consumer_pending_messages", "iocmatch_deadletter_total", "iocmatch_webhook_failures_total",
+		"iocmatch_events_dropped_total"} {
 		if !names[want] {
 			t.Errorf("metric %s not gathered (have %v)", want, names)
 		}
