@@ -2,36 +2,16 @@ package gen
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
-)
 
-// addSeeds adds the shared corpus testdata/fuzz/<name>/ at the repo root
-// (engine/internal/fuzzseed is not importable from bench/).
-func addSeeds(f *testing.F, name string) {
-	dir := filepath.Join("..", "..", "testdata", "fuzz", name)
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatalf("seed corpus %s: %v", dir, err)
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-}
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
+)
 
 // FuzzBenchFindSeq checks the alert correlator's parser: it never panics,
 // a number it returns is SeqDigits digits right after a marker, and a
 // number written with SetSeq after a marker is always found.
 func FuzzBenchFindSeq(f *testing.F) {
-	addSeeds(f, "FuzzBenchFindSeq")
+	fuzzseed.Add(f)
 	f.Add([]byte(`{"event":{"id":"bench-000000000042"}}`))
 	f.Add([]byte(`{"iocmatch":{"indicator_ids":["bench--domain--1"]},"event":{"original":"{\"flow_id\":1000000000001234}"}}`))
 	f.Add([]byte(`Cbench12345678901`))
