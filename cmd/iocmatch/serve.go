@@ -33,8 +33,10 @@ import (
 	"github.com/iocmatch/iocmatch/engine/sink"
 	"github.com/iocmatch/iocmatch/engine/stream"
 	"github.com/iocmatch/iocmatch/feeds"
+	"github.com/iocmatch/iocmatch/feeds/poll"
 	"github.com/iocmatch/iocmatch/feeds/refresh"
 	"github.com/iocmatch/iocmatch/feeds/store"
+	"github.com/iocmatch/iocmatch/feeds/taxii"
 )
 
 // runServe runs the engine until SIGINT/SIGTERM (drain, exit 0); SIGHUP
@@ -204,7 +206,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, cfgPath string, sampl
 		return err
 	}
 	mgr, err := refresh.New(st, refresh.Options{
-		Sources: sources, Match: match.Options{CIDR: cfg.Match.CIDR, BloomFPRate: cfg.Match.BloomFPRate},
+		Feeds: sources, Match: match.Options{CIDR: cfg.Match.CIDR, BloomFPRate: cfg.Match.BloomFPRate},
 		ExpirySweep: cfg.Match.ExpirySweep, Log: log.With().Str("component", "feeds").Logger(), Metrics: m,
 		Apply: eng.SetSnapshot,
 	})
@@ -387,27 +389,39 @@ func engineOptions(cfg config.Config) (engine.Options, error) {
 }
 
 // feedSources turns the configured feeds (plus the bundled sample) into
-// refresh sources.
-func feedSources(cfg config.Config, sample bool, log zerolog.Logger) ([]refresh.Source, error) {
-	var out []refresh.Source
+// scheduled feeds.
+func feedSources(cfg config.Config, sample bool, log zerolog.Logger) ([]poll.Feed, error) {
+	var out []poll.Feed
 	if sample {
-		out = append(out, refresh.SampleSource())
+		out = append(out, refresh.SampleFeed())
 	}
 	for _, f := range cfg.EnabledFeeds() {
+		pass, err := f.Auth.Password()
+		if err != nil {
+			return nil, fmt.Errorf("feeds %s: %w", f.Name, err)
+		}
+		tok, err := f.Auth.Token()
+		if err != nil {
+			return nil, fmt.Errorf("feeds %s: %w", f.Name, err)
+		}
 		lo := feeds.LoadOptions{Kind: f.ParsedKind(), Confidence: f.Confidence}
 		switch f.Type {
 		case config.FeedTAXII:
-			src, err := refresh.NewTAXIISource(refresh.TAXIIFeed{
-				Name: f.Name, URL: f.URL, APIRoot: f.APIRoot, Collections: f.Collections, Version: f.Version,
-				Every: f.Interval, Timeout: f.Timeout, Confidence: f.Confidence,
-				User: f.Auth.User, PasswordEnv: f.Auth.PasswordEnv, PasswordFile: f.Auth.PasswordFile,
-				TokenEnv: f.Auth.TokenEnv, TokenFile: f.Auth.TokenFile, Scheme: f.Auth.Scheme,
-				CertFile: f.Auth.CertFile, KeyFile: f.Auth.KeyFile, CAFile: f.Auth.CAFile,
-			}, log.With().Str("feed", f.Name).Logger())
+			tc := taxii.Config{URL: f.URL, Version: taxii.Version(f.Version), Timeout: f.Timeout,
+				TLS: taxii.TLSFiles{CertFile: f.Auth.CertFile, KeyFile: f.Auth.KeyFile, CAFile: f.Auth.CAFile}}
+			if f.Auth.User != "" {
+				tc.Auth.Username, tc.Auth.Password = f.Auth.User, taxii.NewSecret(pass)
+			}
+			if tok != "" {
+				tc.Auth.APIKey, tc.Auth.APIKeyScheme = taxii.NewSecret(tok), f.Auth.Scheme
+			}
+			flog := log.With().Str("feed", f.Name).Logger()
+			c, err := taxii.New(tc, flog)
 			if err != nil {
 				return nil, fmt.Errorf("feeds %s: %w", f.Name, err)
 			}
-			out = append(out, src)
+			src := poll.NewTAXIISource(c, poll.TAXIIOptions{APIRoot: f.APIRoot, Collections: f.Collections, Confidence: f.Confidence, Logger: flog})
+			out = append(out, poll.Feed{Name: f.Name, Source: src, Interval: f.Interval})
 			continue
 		case config.FeedFile, config.FeedDir, "":
 		default:
@@ -418,19 +432,17 @@ func feedSources(cfg config.Config, sample bool, log zerolog.Logger) ([]refresh.
 			lo.Format = ff
 		}
 		if f.URL != "" {
-			src, err := refresh.NewHTTPSource(refresh.HTTPFeed{
-				Name: f.Name, URL: f.URL, Every: f.Interval, Timeout: f.Timeout, Options: lo,
-				User: f.Auth.User, PasswordEnv: f.Auth.PasswordEnv, PasswordFile: f.Auth.PasswordFile,
-				TokenEnv: f.Auth.TokenEnv, TokenFile: f.Auth.TokenFile, Scheme: f.Auth.Scheme,
+			src, err := poll.NewHTTPSource(poll.HTTPOptions{
+				URL: f.URL, Timeout: f.Timeout, Load: lo, User: f.Auth.User, Password: pass, Token: tok, Scheme: f.Auth.Scheme,
 				CertFile: f.Auth.CertFile, KeyFile: f.Auth.KeyFile, CAFile: f.Auth.CAFile,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("feeds %s: %w", f.Name, err)
 			}
-			out = append(out, src)
+			out = append(out, poll.Feed{Name: f.Name, Source: src, Interval: f.Interval})
 			continue
 		}
-		out = append(out, &refresh.FileSource{Feed: f.Name, Path: f.Path, Options: lo, Every: f.Interval})
+		out = append(out, poll.Feed{Name: f.Name, Source: poll.NewFileSource(f.Path, lo), Interval: f.Interval})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no feeds configured (feeds: in the config): nothing to match against")

@@ -1,15 +1,21 @@
-// Package poll refreshes feeds on a schedule and applies them to the
-// indicator store (feeds/store): each configured feed (a TAXII 2.x
-// collection set, a file or a directory of STIX, MISP or list files) is
-// refreshed at start and then every interval, plus or minus a random
-// jitter, in a goroutine of its own; failed refreshes are retried sooner,
-// with a backoff that doubles up to the interval.
+// Package poll is iocmatch's one place for feed sources and their
+// schedule: it refreshes feeds and applies them to the indicator store
+// (feeds/store). Each feed (a TAXII 2.x collection set, a file or a
+// directory of STIX, MISP or list files, a file over HTTP(S), an in-memory
+// document) is refreshed at start and then every interval, plus or minus
+// a random jitter, in a goroutine of its own; failed refreshes are retried
+// sooner, with a backoff that doubles up to the interval.
 //
 // TAXII feeds are incremental: the added_after checkpoint of every
 // collection is kept in the store (Store.Checkpoint/SetCheckpoint), so a
-// restart asks only for what was added since. Files and directories are
-// reloaded whole and replace the feed's content (a line removed from a
-// list removes the indicator).
+// restart asks only for what was added since, and so is the STIX
+// relationship context (Store.Blob/SetBlob), so an indicator arriving
+// after its malware or relationships still gets its context. Files,
+// HTTP documents and in-memory documents are loaded whole and replace the
+// feed's content (a line removed from a list removes the indicator).
+//
+// Compiling match snapshots from the store is feeds/refresh's job, which
+// drives a Scheduler.
 //
 // Every refresh is recorded in the store (RecordSuccess/RecordError) and
 // reported to Options.OnRefresh (metrics, recompilation); Status returns
@@ -42,6 +48,8 @@ type Store interface {
 	SetCheckpoint(feed, key, value string) error
 	RecordSuccess(feed string, st store.FetchStats) error
 	RecordError(feed string, err error) error
+	Blob(feed, name string) ([]byte, error)
+	SetBlob(feed, name string, data []byte) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -63,10 +71,16 @@ type Result struct {
 
 // Feed is one scheduled feed.
 type Feed struct {
-	Name     string        // store feed name; [A-Za-z0-9._-]+, unique
-	Source   Source        // what to fetch
-	Interval time.Duration // time between refreshes (> 0)
+	Name   string // store feed name; [A-Za-z0-9._-]+, unique
+	Source Source // what to fetch
+	// Interval is the time between refreshes; 0 refreshes only at start
+	// and on Trigger (an in-memory feed), failures being retried with
+	// the error backoff up to StaticRetryMax.
+	Interval time.Duration
 }
+
+// StaticRetryMax caps the error backoff of a feed whose Interval is 0.
+const StaticRetryMax = time.Hour
 
 // Refresh describes a finished refresh, as passed to Options.OnRefresh.
 type Refresh struct {
@@ -143,8 +157,8 @@ func New(feeds []Feed, st Store, opts Options) (*Scheduler, error) {
 			return nil, fmt.Errorf("poll: feeds[%d]: duplicate feed name %q", i, f.Name)
 		case f.Source == nil:
 			return nil, fmt.Errorf("poll: feed %s: no source", f.Name)
-		case f.Interval <= 0:
-			return nil, fmt.Errorf("poll: feed %s: interval %v must be positive", f.Name, f.Interval)
+		case f.Interval < 0:
+			return nil, fmt.Errorf("poll: feed %s: interval %v is negative", f.Name, f.Interval)
 		}
 		s.feeds = append(s.feeds, f)
 		s.status[f.Name] = &Status{Feed: f.Name}
@@ -171,9 +185,31 @@ func New(feeds []Feed, st Store, opts Options) (*Scheduler, error) {
 	return s, nil
 }
 
-// Run refreshes every feed now and then on schedule until ctx is done.
-// It returns after every refresh in progress has finished (they see
-// ctx's cancellation), with ctx's error. Run may be called once.
+// RefreshAll refreshes every feed once, one after the other, and returns
+// the failures joined (each naming its feed); a failed feed keeps its
+// previous content. It is meant for start-up, before Run (which then
+// waits an interval before refreshing those feeds again); while Run runs
+// it fails (use TriggerAll).
+func (s *Scheduler) RefreshAll(ctx context.Context) error {
+	s.mu.Lock()
+	running := s.running
+	s.mu.Unlock()
+	if running {
+		return errors.New("poll: RefreshAll while Run runs: use TriggerAll")
+	}
+	var errs []error
+	for _, f := range s.feeds {
+		if _, err := s.refresh(ctx, f); err != nil {
+			errs = append(errs, fmt.Errorf("feed %s: %w", f.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run refreshes every feed not yet refreshed (by RefreshAll) now, then
+// on schedule, until ctx is done. It returns after every refresh in
+// progress has finished (they see ctx's cancellation), with ctx's error.
+// Run may be called once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.running {
@@ -227,35 +263,49 @@ func (s *Scheduler) Status() []Status {
 }
 
 func (s *Scheduler) loop(ctx context.Context, f Feed) {
+	s.mu.Lock()
+	failures, done := s.status[f.Name].ConsecutiveErrors, s.status[f.Name].Refreshes > 0
+	s.mu.Unlock()
 	for {
-		failures := s.refresh(ctx, f)
+		if !done {
+			failures, _ = s.refresh(ctx, f)
+		}
+		done = false
 		if ctx.Err() != nil {
 			return
 		}
-		wait := s.wait(f.Interval, failures)
-		s.mu.Lock()
-		s.status[f.Name].NextRun = s.opts.Now().Add(wait)
-		s.mu.Unlock()
+		var timer <-chan time.Time
+		if f.Interval > 0 || failures > 0 {
+			wait := s.wait(f.Interval, failures)
+			s.mu.Lock()
+			s.status[f.Name].NextRun = s.opts.Now().Add(wait)
+			s.mu.Unlock()
+			timer = s.opts.After(wait)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.trigger[f.Name]:
-		case <-s.opts.After(wait):
+		case <-timer:
 		}
 	}
 }
 
 // wait is the time to the next refresh: the interval (or, after
 // failures, the error backoff doubled per failure, capped at the
-// interval), with jitter.
+// interval, or at StaticRetryMax for an interval of 0), with jitter.
 func (s *Scheduler) wait(interval time.Duration, failures int) time.Duration {
 	d := interval
 	if failures > 0 {
+		limit := interval
+		if limit <= 0 {
+			limit = StaticRetryMax
+		}
 		b := s.opts.ErrorBackoff
-		for i := 1; i < failures && b < interval; i++ {
+		for i := 1; i < failures && b < limit; i++ {
 			b *= 2
 		}
-		d = min(b, interval)
+		d = min(b, limit)
 	}
 	if j := s.opts.Jitter; j > 0 {
 		d += time.Duration((2*s.opts.Rand() - 1) * j * float64(d))
@@ -263,8 +313,9 @@ func (s *Scheduler) wait(interval time.Duration, failures int) time.Duration {
 	return max(d, time.Second)
 }
 
-// refresh runs one refresh of f and returns the consecutive failures.
-func (s *Scheduler) refresh(ctx context.Context, f Feed) int {
+// refresh runs one refresh of f and returns the consecutive failures and
+// the refresh's error.
+func (s *Scheduler) refresh(ctx context.Context, f Feed) (int, error) {
 	start := s.opts.Now()
 	s.mu.Lock()
 	st := s.status[f.Name]
@@ -304,5 +355,5 @@ func (s *Scheduler) refresh(ctx context.Context, f Feed) int {
 	if s.opts.OnRefresh != nil {
 		s.opts.OnRefresh(Refresh{Feed: f.Name, Start: start, Duration: end.Sub(start), Result: res, Err: err})
 	}
-	return failures
+	return failures, err
 }

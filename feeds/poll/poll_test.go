@@ -140,6 +140,55 @@ func TestSchedulerBackoffAndTrigger(t *testing.T) {
 	}
 }
 
+// A feed with Interval 0 is refreshed at start and on Trigger only; a
+// failure is retried with the error backoff; RefreshAll before Run means
+// Run does not refresh it again at once.
+func TestSchedulerStaticFeed(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	src := &scripted{errs: []error{nil, errors.New("boom")}}
+	tm := newTimers()
+	refreshed := make(chan Refresh, 10)
+	s, err := New([]Feed{{Name: "mem", Source: src}}, st, Options{After: tm.after, Rand: func() float64 { return 0.5 },
+		OnRefresh: func(r Refresh) { refreshed <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RefreshAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-refreshed
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond) // Run is running
+	if err := s.RefreshAll(ctx); err == nil {
+		t.Error("RefreshAll while Run runs succeeded")
+	}
+	select {
+	case r := <-refreshed:
+		t.Fatalf("Run refreshed %s again at once", r.Feed)
+	case d := <-tm.req:
+		t.Fatalf("timer of %v requested for a static feed", d)
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.Trigger("mem")
+	if r := <-refreshed; r.Err == nil {
+		t.Fatal("second refresh: want the scripted error")
+	}
+	if d := tm.next(t); d != time.Minute {
+		t.Fatalf("retry after a failure of a static feed: %v, want the 1m error backoff", d)
+	}
+	tm.fire <- time.Time{}
+	if r := <-refreshed; r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	cancel()
+	<-done
+	if n := src.calls; n != 3 {
+		t.Fatalf("%d refreshes, want 3", n)
+	}
+}
+
 func TestSchedulerJitter(t *testing.T) {
 	st := openStore(t, t.TempDir())
 	for _, tc := range []struct {
@@ -166,7 +215,7 @@ func TestSchedulerValidation(t *testing.T) {
 		{[]Feed{{Name: "a b", Source: src, Interval: time.Minute}}, `name "a b"`},
 		{[]Feed{{Name: "a", Source: src, Interval: time.Minute}, {Name: "a", Source: src, Interval: time.Minute}}, `duplicate feed name "a"`},
 		{[]Feed{{Name: "a", Interval: time.Minute}}, "no source"},
-		{[]Feed{{Name: "a", Source: src}}, "interval"},
+		{[]Feed{{Name: "a", Source: src, Interval: -time.Second}}, "interval"},
 	} {
 		if _, err := New(tc.feeds, st, Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)

@@ -1,9 +1,11 @@
 package poll
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -55,6 +57,11 @@ func NewTAXIISource(c *taxii.Client, opts TAXIIOptions) *TAXIISource {
 	return &TAXIISource{c: c, opts: opts, root: opts.APIRoot}
 }
 
+// ContextBlobName is the name of the store blob (Store.Blob) holding the
+// STIX relationship context (stix.Converter.ContextState) of the
+// collection whose checkpoint key is key.
+func ContextBlobName(key string) string { return "stix-context:" + key }
+
 // CheckpointKey is the store checkpoint key of a collection of the API
 // root whose absolute URL is root (taxii.Client.ResolveRoot); its value is
 // the added_after of the next pull, as a TAXII timestamp.
@@ -88,15 +95,20 @@ func (t *TAXIISource) apiRoot(ctx context.Context) (string, error) {
 }
 
 // Refresh pulls every collection from its checkpoint, converts the STIX
-// objects and applies them with Store.ApplyIncremental, then advances the
-// collection's checkpoint to the last X-TAXII-Date-Added-Last received.
-// A collection that fails keeps the pages it completed (applied, and the
-// checkpoint moved past them) and does not stop the others; the errors
-// are joined.
+// objects and applies them with Store.ApplyIncremental, saves the
+// collection's relationship context, then advances the collection's
+// checkpoint to the last X-TAXII-Date-Added-Last received: the
+// checkpoint moves only after the store accepted the data. A collection
+// that fails keeps the pages it completed (applied, and the checkpoint
+// moved past them) and does not stop the others; the errors are joined.
 //
-// Relationship context is resolved within one pull: a relationship that
-// arrives in a later pull than its indicator does not update the stored
-// indicator until the producer publishes a new version of it.
+// Relationship context carries over between pulls: the non-indicator
+// objects (relationships, malware, intrusion sets, ...) of earlier pulls
+// are kept in the store (ContextBlobName) and loaded before the pages, so
+// an indicator arriving after its malware and `indicates` relationship
+// gets that context. The other way round (context arriving after its
+// indicator) enriches the stored indicator only when the producer
+// publishes a new version of it.
 func (t *TAXIISource) Refresh(ctx context.Context, feed string, st Store) (Result, error) {
 	root, err := t.apiRoot(ctx)
 	if err != nil {
@@ -147,6 +159,14 @@ func (t *TAXIISource) pull(ctx context.Context, feed string, st Store, root, col
 		}
 	}
 	conv := stix.NewConverter(stix.Options{Feed: feed, Confidence: t.opts.Confidence})
+	blob := ContextBlobName(key)
+	if b, err := st.Blob(feed, blob); err != nil {
+		t.opts.Logger.Warn().Str("feed", feed).Str("collection", col).Err(err).Msg("poll: unreadable STIX context; going on without it")
+	} else if b != nil {
+		if err := conv.LoadContextState(b); err != nil {
+			t.opts.Logger.Warn().Str("feed", feed).Str("collection", col).Err(err).Msg("poll: bad stored STIX context; going on without it")
+		}
+	}
 	var last time.Time
 	objects := 0
 	pullErr := t.c.Objects(ctx, root, col, taxii.Filter{AddedAfter: after, Limit: t.opts.Limit, Types: t.opts.Types}, func(p taxii.Page) error {
@@ -175,6 +195,11 @@ func (t *TAXIISource) pull(ctx context.Context, feed string, st Store, root, col
 			return errors.Join(pullErr, fmt.Errorf("poll: feed %s collection %s: store: %w", feed, col, err))
 		}
 		res.Change = addChange(res.Change, ch)
+	}
+	if objects > 0 {
+		if err := st.SetBlob(feed, blob, conv.ContextState()); err != nil {
+			return errors.Join(pullErr, fmt.Errorf("poll: feed %s collection %s: saving STIX context: %w", feed, col, err))
+		}
 	}
 	if last.After(after) {
 		if err := st.SetCheckpoint(feed, key, taxii.FormatTimestamp(last)); err != nil {
@@ -243,12 +268,10 @@ func (f *FileSource) Refresh(ctx context.Context, feed string, st Store) (Result
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	ch, err := st.ReplaceFeed(feed, inds)
+	res, err := replace(st, feed, inds, rep)
 	if err != nil {
-		return Result{}, fmt.Errorf("poll: feed %s: store: %w", feed, err)
+		return Result{}, err
 	}
-	res := Result{Change: ch, Stats: store.FetchStats{Objects: rep.Records, ByKind: rep.ByKind,
-		Unsupported: len(rep.Unsupported), NeedsCorrelation: len(rep.NeedsCorrelation)}}
 	f.mu.Lock()
 	if !fi.IsDir() {
 		f.size, f.mtime = fi.Size(), fi.ModTime()
@@ -256,4 +279,47 @@ func (f *FileSource) Refresh(ctx context.Context, feed string, st Store) (Result
 	f.last = res
 	f.mu.Unlock()
 	return res, nil
+}
+
+// replace stamps inds with the feed name (JSON lines may name another
+// feed; the store's identity is the feed it is applied to) and replaces
+// the feed's content with them.
+func replace(st Store, feed string, inds []*ioc.Indicator, rep feeds.LoadReport) (Result, error) {
+	for _, ind := range inds {
+		ind.Feed = feed
+	}
+	ch, err := st.ReplaceFeed(feed, inds)
+	if err != nil {
+		return Result{}, fmt.Errorf("poll: feed %s: store: %w", feed, err)
+	}
+	return Result{Change: ch, Stats: loadStats(rep)}, nil
+}
+
+// loadStats is what a loader report says about one fetch.
+func loadStats(rep feeds.LoadReport) store.FetchStats {
+	return store.FetchStats{Objects: rep.Records, ByKind: maps.Clone(rep.ByKind),
+		Unsupported: len(rep.Unsupported), NeedsCorrelation: len(rep.NeedsCorrelation)}
+}
+
+// BytesSource is a feed held in memory (e.g. a bundled sample), loaded
+// like a file named Filename and replacing the feed's content. It never
+// changes: schedule it with Interval 0. Safe for concurrent use.
+type BytesSource struct {
+	Filename string // for format detection and messages
+	Data     []byte
+	Options  feeds.LoadOptions // Feed is set to the feed name
+}
+
+// Refresh implements Source.
+func (b *BytesSource) Refresh(ctx context.Context, feed string, st Store) (Result, error) {
+	opts := b.Options
+	opts.Feed = feed
+	inds, rep, err := feeds.Load(bytes.NewReader(b.Data), b.Filename, opts)
+	if err != nil {
+		return Result{}, fmt.Errorf("poll: feed %s: %w", feed, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	return replace(st, feed, inds, rep)
 }

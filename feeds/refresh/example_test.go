@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/iocmatch/iocmatch/engine/match"
+	"github.com/iocmatch/iocmatch/feeds"
+	"github.com/iocmatch/iocmatch/feeds/poll"
 	"github.com/iocmatch/iocmatch/feeds/refresh"
 	"github.com/iocmatch/iocmatch/feeds/store"
 )
@@ -29,9 +32,9 @@ func ExampleManager() {
 	}
 	defer st.Close()
 	m, err := refresh.New(st, refresh.Options{
-		Sources: []refresh.Source{&refresh.FileSource{Feed: "block", Path: list}},
-		Apply:   func(s *match.Snapshot) { fmt.Println("new snapshot:", s.Len(), "indicators") },
-		Log:     zerolog.Nop(),
+		Feeds: []poll.Feed{{Name: "block", Source: poll.NewFileSource(list, feeds.LoadOptions{}), Interval: time.Hour}},
+		Apply: func(s *match.Snapshot) { fmt.Println("new snapshot:", s.Len(), "indicators") },
+		Log:   zerolog.Nop(),
 	})
 	if err != nil {
 		fmt.Println(err)

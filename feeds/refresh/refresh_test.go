@@ -3,8 +3,6 @@ package refresh
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/iocmatch/iocmatch/engine/ioc"
 	"github.com/iocmatch/iocmatch/engine/match"
+	"github.com/iocmatch/iocmatch/feeds"
+	"github.com/iocmatch/iocmatch/feeds/poll"
 	"github.com/iocmatch/iocmatch/feeds/store"
 )
 
@@ -96,7 +96,7 @@ func TestFileFeedRemoval(t *testing.T) {
 	write("# test list\n203.0.113.1\n203.0.113.2\n")
 	st := openStore(t, nil)
 	var rec recorder
-	m, err := New(st, Options{Sources: []Source{&FileSource{Feed: "block", Path: path}}, Apply: rec.apply, Log: zerolog.Nop()})
+	m, err := New(st, Options{Feeds: []poll.Feed{{Name: "block", Source: poll.NewFileSource(path, feeds.LoadOptions{}), Interval: time.Hour}}, Apply: rec.apply, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +156,8 @@ func TestExpiryRecompiles(t *testing.T) {
 	}
 	st := openStore(t, clock.Now)
 	var rec recorder
-	src := &FileSource{Feed: "f", Path: path}
-	src.Options.Now = clock.Now
-	m, err := New(st, Options{Sources: []Source{src}, Apply: rec.apply, Clock: clock.Now, Log: zerolog.Nop()})
+	src := poll.NewFileSource(path, feeds.LoadOptions{Now: clock.Now})
+	m, err := New(st, Options{Feeds: []poll.Feed{{Name: "f", Source: src, Interval: time.Hour}}, Apply: rec.apply, Clock: clock.Now, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,81 +179,52 @@ func TestExpiryRecompiles(t *testing.T) {
 	}
 }
 
-// countingSource counts fetches.
+// countingSource counts refreshes.
 type countingSource struct {
 	mu sync.Mutex
 	n  int
 }
 
-func (c *countingSource) Name() string            { return "counting" }
-func (c *countingSource) Interval() time.Duration { return 0 }
-func (c *countingSource) Fetch(context.Context, *store.Store) (store.Change, store.FetchStats, error) {
+func (c *countingSource) Refresh(context.Context, string, poll.Store) (poll.Result, error) {
 	c.mu.Lock()
 	c.n++
 	c.mu.Unlock()
-	return store.Change{}, store.FetchStats{}, nil
+	return poll.Result{}, nil
 }
 func (c *countingSource) count() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
 
-// TestRunReload: Reload (SIGHUP) refreshes every feed from Run's loop.
+// TestRunReload: Run does not refresh again what RefreshAll just did;
+// Reload (SIGHUP) refreshes every feed from Run's scheduler.
 func TestRunReload(t *testing.T) {
 	st := openStore(t, nil)
 	src := &countingSource{}
 	var rec recorder
-	m, err := New(st, Options{Sources: []Source{src}, Apply: rec.apply, Log: zerolog.Nop()})
+	m, err := New(st, Options{Feeds: []poll.Feed{{Name: "counting", Source: src, Interval: time.Hour}}, Apply: rec.apply, Log: zerolog.Nop()})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RefreshAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
+	time.Sleep(50 * time.Millisecond)
+	if n := src.count(); n != 1 {
+		t.Fatalf("%d refreshes after RefreshAll and Run, want 1", n)
+	}
 	m.Reload()
 	deadline := time.Now().Add(5 * time.Second)
-	for src.count() < 1 && time.Now().Before(deadline) {
+	for src.count() < 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	<-done
-	if src.count() != 1 || rec.count() != 1 {
-		t.Fatalf("fetches %d, snapshots %d after one Reload; want 1 and 1 (the first compile)", src.count(), rec.count())
+	if src.count() != 2 || rec.count() != 1 {
+		t.Fatalf("refreshes %d, snapshots %d after one Reload; want 2 and 1 (the first compile)", src.count(), rec.count())
 	}
-}
-
-// TestHTTPSource fetches a list over HTTP with a bearer token.
-func TestHTTPSource(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer s3cret" {
-			http.Error(w, "no", http.StatusUnauthorized)
-			return
-		}
-		w.Write([]byte("203.0.113.9\nevil.example\n"))
-	}))
-	defer srv.Close()
-	t.Setenv("TEST_FEED_TOKEN", "s3cret")
-	st := openStore(t, nil)
-	good, err := NewHTTPSource(HTTPFeed{Name: "web", URL: srv.URL + "/list.txt", TokenEnv: "TEST_FEED_TOKEN"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, stats, err := good.Fetch(context.Background(), st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ch.Added != 2 || stats.ByKind[ioc.KindIPv4] != 1 || stats.ByKind[ioc.KindDomain] != 1 {
-		t.Fatalf("change %+v stats %+v", ch, stats)
-	}
-	bad, err := NewHTTPSource(HTTPFeed{Name: "web2", URL: srv.URL + "/list.txt"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := bad.Fetch(context.Background(), st); err == nil || !strings.Contains(err.Error(), "401") {
-		t.Fatalf("error %v, want the 401 status", err)
-	}
-	if _, err := NewHTTPSource(HTTPFeed{Name: "x", URL: "ftp://h/x"}); err == nil {
-		t.Fatal("ftp URL accepted")
-	}
-	if _, err := NewHTTPSource(HTTPFeed{Name: "x", URL: srv.URL, TokenEnv: "UNSET_VAR_FOR_TEST"}); err == nil {
-		t.Fatal("unset token variable accepted")
+	if stt := m.Status(); len(stt) != 1 || stt[0].Refreshes != 2 {
+		t.Fatalf("status %+v", stt)
 	}
 }
 
@@ -262,7 +232,7 @@ func TestHTTPSource(t *testing.T) {
 func TestSampleSource(t *testing.T) {
 	st := openStore(t, nil)
 	var rec recorder
-	m, err := New(st, Options{Sources: []Source{SampleSource()}, Apply: rec.apply, Log: zerolog.Nop()})
+	m, err := New(st, Options{Feeds: []poll.Feed{SampleFeed()}, Apply: rec.apply, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +242,7 @@ func TestSampleSource(t *testing.T) {
 	if got := hits(rec.last(), "203.0.113.66"); len(got) != 1 {
 		t.Fatalf("sample indicator 203.0.113.66: hits %v", got)
 	}
-	if _, err := New(st, Options{Sources: []Source{SampleSource(), SampleSource()}, Apply: rec.apply}); err == nil {
+	if _, err := New(st, Options{Feeds: []poll.Feed{SampleFeed(), SampleFeed()}, Apply: rec.apply}); err == nil {
 		t.Fatal("duplicate feed names accepted")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +14,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/iocmatch/iocmatch/engine/ioc"
 	"github.com/iocmatch/iocmatch/engine/match"
+	"github.com/iocmatch/iocmatch/feeds/poll"
+	"github.com/iocmatch/iocmatch/feeds/store"
+	"github.com/iocmatch/iocmatch/feeds/taxii"
 )
 
 // fakeTAXII is a minimal TAXII 2.1 server with one API root and one
@@ -81,6 +87,17 @@ func (f *fakeTAXII) handler(t *testing.T) http.Handler {
 	})
 }
 
+// taxiiFeed is a feed named "taxii" pulling every collection of the fake
+// server at url.
+func taxiiFeed(t *testing.T, url string) poll.Feed {
+	t.Helper()
+	c, err := taxii.New(taxii.Config{URL: url + "/taxii2/", Timeout: 5 * time.Second, Retry: taxii.RetryPolicy{MaxAttempts: 1}}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return poll.Feed{Name: "taxii", Source: poll.NewTAXIISource(c, poll.TAXIIOptions{}), Interval: time.Hour}
+}
+
 func stixIndicator(id, modified, pattern string, revoked bool) string {
 	rev := ""
 	if revoked {
@@ -104,13 +121,9 @@ func TestTAXIISource(t *testing.T) {
 	srv := httptest.NewServer(fake.handler(t))
 	defer srv.Close()
 
-	src, err := NewTAXIISource(TAXIIFeed{Name: "taxii", URL: srv.URL + "/taxii2/", Every: time.Hour, Timeout: 5 * time.Second, MaxAttempts: 1}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := openStore(t, nil)
 	var rec recorder
-	m, err := New(st, Options{Sources: []Source{src}, Apply: rec.apply, Log: zerolog.Nop()})
+	m, err := New(st, Options{Feeds: []poll.Feed{taxiiFeed(t, srv.URL)}, Apply: rec.apply, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,4 +173,81 @@ func TestTAXIISource(t *testing.T) {
 	if m.Snapshot().Len() != 1 {
 		t.Fatal("a failed pull changed the snapshot")
 	}
+}
+
+// TestTAXIIContextAcrossPolls: the malware and its `indicates`
+// relationship arrive in one poll, the indicator in the next; the
+// snapshot's hit (what the alert's threat enrichment is built from)
+// carries the malware, also with a restart between the polls.
+func TestTAXIIContextAcrossPolls(t *testing.T) {
+	fake := &fakeTAXII{}
+	t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
+	indID := "indicator--33333333-3333-4333-8333-333333333333"
+	malID := "malware--44444444-4444-4444-8444-444444444444"
+	apID := "attack-pattern--55555555-5555-4555-8555-555555555555"
+	fake.objects = []fakeObj{
+		{t0, `{"type":"malware","spec_version":"2.1","id":"` + malID + `","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"CrossPollRAT","is_family":true}`},
+		{t0, `{"type":"attack-pattern","spec_version":"2.1","id":"` + apID + `","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Web Protocols","external_references":[{"source_name":"mitre-attack","external_id":"T1071.001"}]}`},
+		{t0, `{"type":"relationship","spec_version":"2.1","id":"relationship--66666666-6666-4666-8666-666666666666","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","relationship_type":"uses","source_ref":"` + malID + `","target_ref":"` + apID + `"}`},
+		{t0.Add(time.Second), `{"type":"relationship","spec_version":"2.1","id":"relationship--77777777-7777-4777-8777-777777777777","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","relationship_type":"indicates","source_ref":"` + indID + `","target_ref":"` + malID + `"}`},
+	}
+	srv := httptest.NewServer(fake.handler(t))
+	defer srv.Close()
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	m, err := New(st, Options{Feeds: []poll.Feed{taxiiFeed(t, srv.URL)}, Apply: rec.apply, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RefreshAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.last().Len(); n != 0 {
+		t.Fatalf("%d indicators from a poll holding only context", n)
+	}
+	// A restart between the polls: the context comes from the store.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = openStoreAt(t, dir)
+	fake.mu.Lock()
+	fake.objects = append(fake.objects, fakeObj{t0.Add(time.Minute), stixIndicator(indID, "2026-01-01T00:00:00.000Z", "[ipv4-addr:value = '203.0.113.77']", false)})
+	fake.mu.Unlock()
+	rec = recorder{}
+	m, err = New(st, Options{Feeds: []poll.Feed{taxiiFeed(t, srv.URL)}, Apply: rec.apply, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RefreshAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	seen := append([]string(nil), fake.afterSeen...)
+	fake.mu.Unlock()
+	if len(seen) != 2 || !strings.HasPrefix(seen[1], "2026-02-01T10:00:01") {
+		t.Fatalf("added_after of the pulls: %q", seen)
+	}
+	a := netip.MustParseAddr("203.0.113.77")
+	hs := rec.last().Match([]ioc.Observable{{Kind: ioc.KindIPv4, Role: ioc.RoleDst, Addr: a, Value: []byte("203.0.113.77"), Field: "destination.ip"}}, nil)
+	if len(hs) != 1 {
+		t.Fatalf("%d hits, want 1", len(hs))
+	}
+	ctx := hs[0].Indicator.Context
+	if !slices.Equal(ctx.Malware, []string{"CrossPollRAT"}) {
+		t.Fatalf("hit context malware %v, want [CrossPollRAT] (from the previous poll)", ctx.Malware)
+	}
+}
+
+func openStoreAt(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
