@@ -59,6 +59,8 @@ type matchConfig struct {
 	feed        string
 	format      observe.Format
 	cidr        string
+	bloom       bool   // Bloom pre-filters (match.Options.DisableBloom = !bloom)
+	automaton   string // match.Options.Automaton
 	maxReported int
 	now         time.Time
 	events      string // path, or "-" for stdin
@@ -77,6 +79,8 @@ func parseMatchFlags(e *env, args []string) (matchConfig, error) {
 	fs.StringVar(&c.feed, "feed", "", "feed `NAME` stamped on the indicators (default: each file's base name)")
 	format := fs.String("format", "auto", "event `FORMAT`: auto, ecs, zeek, eve, sysmon or raw")
 	fs.StringVar(&c.cidr, "cidr", match.CIDRBart, "CIDR table: bart or cidranger")
+	fs.BoolVar(&c.bloom, "bloom", true, "Bloom pre-filters in front of the exact sets (--bloom=false: plain map lookups; same results)")
+	fs.StringVar(&c.automaton, "automaton", match.AutomatonCompact, "Aho-Corasick implementation for substring indicators: compact or cloudflare")
 	fs.Var(&c.profiles, "profile", "extra field profile `FILE` (YAML or JSON, see engine/observe; repeatable)")
 	fs.IntVar(&c.maxReported, "max-errors", matchMaxReported, "bad events reported one by one on stderr before only counting them")
 	now := fs.String("now", "", "processing `TIME` (RFC 3339) stamped on alerts and used for indicator validity (default: the current time); for reproducible output")
@@ -111,6 +115,9 @@ func parseMatchFlags(e *env, args []string) (matchConfig, error) {
 	c.format = f
 	if c.cidr != match.CIDRBart && c.cidr != match.CIDRCIDRanger {
 		return bad("--cidr %q: want %s or %s", c.cidr, match.CIDRBart, match.CIDRCIDRanger)
+	}
+	if c.automaton != match.AutomatonCompact && c.automaton != match.AutomatonCloudflare {
+		return bad("--automaton %q: want %s or %s", c.automaton, match.AutomatonCompact, match.AutomatonCloudflare)
 	}
 	if c.maxReported < 0 {
 		return bad("--max-errors %d: must not be negative", c.maxReported)
@@ -158,7 +165,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	snap, err := match.Compile(inds, match.Options{CIDR: c.cidr})
+	snap, err := match.Compile(inds, match.Options{CIDR: c.cidr, DisableBloom: !c.bloom, Automaton: c.automaton})
 	if err != nil {
 		return fmt.Errorf("compile indicators: %w", err)
 	}

@@ -206,7 +206,8 @@ func serve(ctx context.Context, e *env, cfg config.Config, cfgPath string, sampl
 		return err
 	}
 	mgr, err := refresh.New(st, refresh.Options{
-		Feeds: sources, Match: match.Options{CIDR: cfg.Match.CIDR, BloomFPRate: cfg.Match.BloomFPRate},
+		Feeds: sources, Match: match.Options{CIDR: cfg.Match.CIDR, BloomFPRate: cfg.Match.BloomFPRate,
+			DisableBloom: !cfg.Match.Bloom, Automaton: cfg.Match.Automaton},
 		ExpirySweep: cfg.Match.ExpirySweep, Log: log.With().Str("component", "feeds").Logger(), Metrics: m,
 		Apply: eng.SetSnapshot,
 	})

@@ -102,6 +102,8 @@ func TestGoodFull(t *testing.T) {
 		{Name: "misp-dir", Path: "/srv/misp-feed", Type: FeedFile, Interval: 5 * time.Minute, Timeout: 5 * time.Second, Enabled: true},
 	}
 	want.Match.CIDR = "cidranger"
+	want.Match.Bloom = false
+	want.Match.Automaton = "cloudflare"
 	want.Allowlist = Allowlist{Enabled: true, WarninglistsDir: "/srv/misp-warninglists/lists",
 		Include: []string{"rfc1918", "google"}, Files: []string{"/etc/iocmatch/allow.txt"}}
 	want.Alerts.MinConfidence = 30

@@ -69,6 +69,7 @@ func (c Config) Validate() error {
 	}
 	c.validateFeeds(p)
 	p.oneOf("match.cidr", c.Match.CIDR, "bart", "cidranger")
+	p.oneOf("match.automaton", c.Match.Automaton, "compact", "cloudflare")
 	if !(c.Match.BloomFPRate > 0 && c.Match.BloomFPRate < 1) {
 		p.add("match.bloom_fp_rate", "must be between 0 and 1 (exclusive), got %v", c.Match.BloomFPRate)
 	}
