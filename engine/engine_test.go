@@ -18,6 +18,7 @@ import (
 	"github.com/iocmatch/iocmatch/engine/ioc"
 	"github.com/iocmatch/iocmatch/engine/match"
 	"github.com/iocmatch/iocmatch/engine/stream"
+	"github.com/iocmatch/iocmatch/engine/testpki"
 )
 
 // TestEndToEnd publishes events of every format with planted matches
@@ -329,16 +330,16 @@ func TestCoreMode(t *testing.T) {
 // TestExternalAuthTLS runs the engine against a second server that
 // requires TLS (custom CA) and a user/password.
 func TestExternalAuthTLS(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	h := newHarness(t, func(o *server.Options) {
-		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: pki.serverCert, KeyFile: pki.serverKey})
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: pki.ServerCert, KeyFile: pki.ServerKey})
 		if err != nil {
 			t.Fatal(err)
 		}
 		o.TLSConfig, o.TLS, o.TLSTimeout = tc, true, 2
 		o.Username, o.Password = "engine", "pa55"
 	})
-	co := stream.ConnOptions{URL: h.srv.ClientURL(), User: "engine", Password: "pa55", CAFile: pki.caFile}
+	co := stream.ConnOptions{URL: h.srv.ClientURL(), User: "engine", Password: "pa55", CAFile: pki.CAFile}
 	nc, err := stream.Connect(co, zeroLog())
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +349,7 @@ func TestExternalAuthTLS(t *testing.T) {
 	if h.js, err = jetstream.New(nc); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stream.Connect(stream.ConnOptions{URL: h.srv.ClientURL(), User: "engine", Password: "nope", CAFile: pki.caFile}, zeroLog()); err == nil {
+	if _, err := stream.Connect(stream.ConnOptions{URL: h.srv.ClientURL(), User: "engine", Password: "nope", CAFile: pki.CAFile}, zeroLog()); err == nil {
 		t.Fatal("wrong password accepted")
 	}
 	if _, err := stream.Connect(stream.ConnOptions{URL: h.srv.ClientURL(), User: "engine", Password: "pa55"}, zeroLog()); err == nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/iocmatch/iocmatch/engine/config"
 	"github.com/iocmatch/iocmatch/engine/natsembed"
+	"github.com/iocmatch/iocmatch/engine/testpki"
 )
 
 // syncBuffer is a goroutine-safe bytes.Buffer.
@@ -387,9 +388,9 @@ func TestPublishGzipAndFollow(t *testing.T) {
 // TestServeExternalNATS: nats.url with token auth and TLS (custom CA)
 // from a configuration file.
 func TestServeExternalNATS(t *testing.T) {
-	pki := newCmdPKI(t)
+	pki := testpki.New(t)
 	ext, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: t.TempDir(), Configure: func(o *server.Options) {
-		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: pki.serverCert, KeyFile: pki.serverKey})
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: pki.ServerCert, KeyFile: pki.ServerKey})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -417,7 +418,7 @@ feeds:
 alerts:
   throttle:
     window: 0s
-`, strings.Replace(ext.ClientURL(), "nats://", "tls://", 1), pki.caFile, dir)
+`, strings.Replace(ext.ClientURL(), "nats://", "tls://", 1), pki.CAFile, dir)
 	path := filepath.Join(dir, "iocmatch.yml")
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,9 @@
-package main
+// Package testpki writes a throw-away PKI for TLS tests: a CA, a server
+// certificate for 127.0.0.1, a client certificate and an unrelated CA, as
+// PEM files in the test's temporary directory. It is a test-only helper:
+// import it from _test.go files only. Keys are P-256 ECDSA, certificates
+// valid from an hour ago to an hour from now.
+package testpki
 
 import (
 	"crypto/ecdsa"
@@ -15,14 +20,16 @@ import (
 	"time"
 )
 
-// cmdPKI is a CA with a server certificate for 127.0.0.1 and a client
-// certificate, written as PEM files in a temporary directory.
-type cmdPKI struct {
-	caFile, serverCert, serverKey, clientCert, clientKey string
-	otherCA                                              string // a CA that signed nothing
+// PKI holds the paths of the PEM files New wrote.
+type PKI struct {
+	CAFile                string // the CA that signed the server and client certificates
+	ServerCert, ServerKey string // server certificate for IP 127.0.0.1 (server auth)
+	ClientCert, ClientKey string // client certificate (client auth)
+	OtherCA               string // a CA that signed nothing
 }
 
-func newCmdPKI(t *testing.T) cmdPKI {
+// New generates the PKI into tb.TempDir(); any failure fails the test.
+func New(t testing.TB) PKI {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name string, typ string, der []byte) string {
@@ -78,12 +85,12 @@ func newCmdPKI(t *testing.T) cmdPKI {
 	}
 	sDER, sKey := leaf(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)})
 	cDER, cKey := leaf(3, "iocmatch client", x509.ExtKeyUsageClientAuth, nil)
-	return cmdPKI{
-		caFile:     write("ca.pem", "CERTIFICATE", caDER),
-		otherCA:    write("other-ca.pem", "CERTIFICATE", otherDER),
-		serverCert: write("server.pem", "CERTIFICATE", sDER),
-		serverKey:  write("server-key.pem", "EC PRIVATE KEY", sKey),
-		clientCert: write("client.pem", "CERTIFICATE", cDER),
-		clientKey:  write("client-key.pem", "EC PRIVATE KEY", cKey),
+	return PKI{
+		CAFile:     write("ca.pem", "CERTIFICATE", caDER),
+		OtherCA:    write("other-ca.pem", "CERTIFICATE", otherDER),
+		ServerCert: write("server.pem", "CERTIFICATE", sDER),
+		ServerKey:  write("server-key.pem", "EC PRIVATE KEY", sKey),
+		ClientCert: write("client.pem", "CERTIFICATE", cDER),
+		ClientKey:  write("client-key.pem", "EC PRIVATE KEY", cKey),
 	}
 }
