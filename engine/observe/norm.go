@@ -2,6 +2,7 @@ package observe
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"unicode/utf8"
 	"unsafe"
@@ -39,6 +40,12 @@ func trimSpace(b []byte) []byte {
 }
 
 func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&msb != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= utf8.RuneSelf {
 			return false
@@ -535,16 +542,6 @@ func (o *Observer) emitEmail(v []byte, r ioc.Role, field string) {
 	o.add(ioc.KindEmail, r, netip.Addr{}, o.vslice(start), field)
 }
 
-var hives = []struct{ from, to string }{
-	{`\registry\machine`, "hkey_local_machine"},
-	{`\registry\user`, "hkey_users"},
-	{"hklm", "hkey_local_machine"},
-	{"hkcu", "hkey_current_user"},
-	{"hkcr", "hkey_classes_root"},
-	{"hku", "hkey_users"},
-	{"hkcc", "hkey_current_config"},
-}
-
 // emitRegistry emits a registry key as ioc.NormalizeRegistryKey spells
 // it.
 func (o *Observer) emitRegistry(v []byte, r ioc.Role, field string) {
@@ -561,16 +558,13 @@ func (o *Observer) emitRegistry(v []byte, r ioc.Role, field string) {
 		o.vbuf = append(o.vbuf, c)
 	}
 	k := o.vbuf[start:]
-	for _, h := range hives {
-		if bytes.HasPrefix(k, []byte(h.from)) && (len(k) == len(h.from) || k[len(h.from)] == '\\') {
-			// Rewrite the hive in place: copy the rest after the long name.
-			restStart := start + len(h.from)
-			o.vbuf = append(o.vbuf, h.to...)
-			o.vbuf = append(o.vbuf, o.vbuf[restStart:start+len(k)]...)
-			n := copy(o.vbuf[start:], o.vbuf[start+len(k):])
-			o.vbuf = o.vbuf[:start+n]
-			break
-		}
+	if n, hive, ok := ioc.RegistryHiveAt(k); ok {
+		// Rewrite the hive in place: copy the rest after the long name.
+		restStart := start + n
+		o.vbuf = append(o.vbuf, hive...)
+		o.vbuf = append(o.vbuf, o.vbuf[restStart:start+len(k)]...)
+		m := copy(o.vbuf[start:], o.vbuf[start+len(k):])
+		o.vbuf = o.vbuf[:start+m]
 	}
 	for len(o.vbuf) > start && o.vbuf[len(o.vbuf)-1] == '\\' {
 		o.vbuf = o.vbuf[:len(o.vbuf)-1]

@@ -55,6 +55,7 @@ package observe
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"unicode/utf8"
@@ -454,16 +455,27 @@ func (o *Observer) buildURL() {
 // observeRaw handles one raw text line.
 func (o *Observer) observeRaw(event []byte) error {
 	ctl, high := 0, false
-	for i, c := range event {
-		if c < 0x20 {
-			if c == 0 {
-				return newError(ErrBinary, FormatRaw, i, "NUL byte")
-			}
-			if c != '\t' && c != '\n' && c != '\r' && c != 0x1b {
-				ctl++
+	for i := 0; i < len(event); {
+		// Skip 8 bytes at a time while all are printable ASCII (0x20-0x7f).
+		if i+8 <= len(event) {
+			if w := binary.LittleEndian.Uint64(event[i:]); (w|(w-0x20*lsb))&msb == 0 {
+				i += 8
+				continue
 			}
 		}
-		high = high || c >= utf8.RuneSelf
+		end := min(i+8, len(event))
+		for ; i < end; i++ {
+			c := event[i]
+			if c < 0x20 {
+				if c == 0 {
+					return newError(ErrBinary, FormatRaw, i, "NUL byte")
+				}
+				if c != '\t' && c != '\n' && c != '\r' && c != 0x1b {
+					ctl++
+				}
+			}
+			high = high || c >= utf8.RuneSelf
+		}
 	}
 	if ctl > 0 && ctl*10 > len(event) {
 		return newError(ErrBinary, FormatRaw, -1, "%d control bytes in %d", ctl, len(event))

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/iocmatch/iocmatch/engine/ioc"
@@ -142,26 +143,63 @@ func (o *Observer) scanText(s []byte, r ioc.Role, field string) {
 		o.emitURL(s[lo:hi], r, field)
 		o.spans = append(o.spans, span{lo, hi})
 	}
+	o.scanTokens(s, r, field)
+}
+
+// scanTokens classifies the tokens of s (maximal runs of tokenByte) that
+// have a '.', ':' or '@' or are at least 32 bytes long, left to right;
+// other tokens cannot yield anything. Instead of classifying every byte
+// it jumps to the next mark byte (SWAR, 8 bytes at a time) and probes
+// one byte in 32 before it for a long token: a run of 32 or more token
+// bytes that starts at or after i covers one of i+31, i+63, ...
+// Tokens inside URLs found by scanText (o.spans) yield only hashes.
+func (o *Observer) scanTokens(s []byte, r ioc.Role, field string) {
 	sp := 0
-	for i := 0; i < len(s); {
-		if !tokenByte[s[i]] {
-			i++
-			continue
+	n := len(s)
+	m := -1 // the next mark at or after i (valid when m >= i)
+	for i := 0; i < n; {
+		if m < i {
+			m = nextMark(s, i)
 		}
-		start := i
-		var marks byte
-		for i < len(s) && tokenByte[s[i]] {
-			marks |= tokenMark[s[i]]
-			i++
+		// A long token before the mark? Probe i+31, i+63, ... below m.
+		start, end := -1, -1
+		for p := i + 31; p < m; p += 32 {
+			if !tokenByte[s[p]] {
+				continue
+			}
+			a, b := p, p+1
+			for a > i && tokenByte[s[a-1]] {
+				a--
+			}
+			for b < n && tokenByte[s[b]] {
+				b++
+			}
+			if b-a >= 32 || b > m {
+				start, end = a, b
+				break
+			}
+			i = b // a short plain token: probe again after it
+			p = b - 1
 		}
-		if marks == 0 && i-start < 32 {
-			continue // no '.', ':' or '@' and too short for a hash: nothing to find
+		if start < 0 {
+			if m >= n {
+				return
+			}
+			a, b := m, m+1
+			for a > i && tokenByte[s[a-1]] {
+				a--
+			}
+			for b < n && tokenByte[s[b]] {
+				b++
+			}
+			start, end = a, b
 		}
+		i = end
 		for sp < len(o.spans) && o.spans[sp].hi <= start {
 			sp++
 		}
-		tok := s[start:i]
-		if sp < len(o.spans) && o.spans[sp].lo < i {
+		tok := s[start:end]
+		if sp < len(o.spans) && o.spans[sp].lo < end {
 			o.scanHex(tok, r, field) // inside a URL: only hashes
 			continue
 		}
@@ -171,6 +209,31 @@ func (o *Observer) scanText(s []byte, r ioc.Role, field string) {
 		}
 		o.token(tok, prev, r, field, 0)
 	}
+}
+
+// nextMark returns the index of the first '.', ':' or '@' in s at or
+// after i, or len(s).
+func nextMark(s []byte, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if markIn8(binary.LittleEndian.Uint64(s[i:])) {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if tokenMark[s[i]] != 0 {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// markIn8 reports whether any of the 8 bytes of w is '.', ':' or '@'
+// (exact, as specialIn8).
+func markIn8(w uint64) bool {
+	d := w ^ ('.' * lsb)
+	c := w ^ (':' * lsb)
+	a := w ^ ('@' * lsb)
+	return ((d-lsb)&^d|(c-lsb)&^c|(a-lsb)&^a)&msb != 0
 }
 
 // scanHex emits the hex runs of hash length in t bounded by non-hex bytes.
