@@ -312,8 +312,8 @@ func (t *table) lookup(kind ioc.Kind, value []byte, addr netip.Addr) (int32, boo
 	case ioc.KindURL, ioc.KindEmail:
 		var host []byte
 		if kind == ioc.KindURL {
-			host = urlHost(value)
-		} else if i := lastByte(value, '@'); i >= 0 {
+			host = ioc.URLHostBytes(value)
+		} else if i := bytes.LastIndexByte(value, '@'); i >= 0 {
 			host = value[i+1:]
 		}
 		if len(host) > 0 {
@@ -360,41 +360,6 @@ func looksLikeIP(h []byte) bool {
 	return len(h) > 0
 }
 
-// urlHost returns the host of a normalised URL (no port, no brackets),
-// aliasing u; nil when there is none. It agrees with ioc.URLHost.
-func urlHost(u []byte) []byte {
-	i := bytes.Index(u, []byte("://"))
-	if i < 0 {
-		return nil
-	}
-	h := u[i+3:]
-	if j := bytes.IndexAny(h, "/?#"); j >= 0 {
-		h = h[:j]
-	}
-	if j := lastByte(h, '@'); j >= 0 {
-		h = h[j+1:]
-	}
-	if len(h) > 0 && h[0] == '[' {
-		if j := bytes.IndexByte(h, ']'); j > 0 {
-			return h[1:j]
-		}
-		return nil
-	}
-	if j := lastByte(h, ':'); j >= 0 {
-		h = h[:j]
-	}
-	return h
-}
-
-func lastByte(b []byte, c byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
 // suffixLookup looks name and each parent domain of it up in m
 // ("a.b.example" tries "a.b.example", "b.example", "example").
 func suffixLookup(m map[string]int32, name []byte) (int32, bool) {
@@ -438,7 +403,7 @@ func (a *Allowlist) AllowedHit(ind *ioc.Indicator, obs *ioc.Observable) (listNam
 	case ioc.KindURL:
 		host = ioc.URLHost(string(obs.Value))
 	case ioc.KindEmail:
-		if i := lastByte(obs.Value, '@'); i >= 0 {
+		if i := bytes.LastIndexByte(obs.Value, '@'); i >= 0 {
 			host = string(obs.Value[i+1:])
 		}
 	default:

@@ -459,15 +459,6 @@ func TestAllocs(t *testing.T) {
 	}
 }
 
-func TestURLHostAgrees(t *testing.T) {
-	for _, u := range []string{"http://evil.com/x", "http://u:p@evil.com:81/x", "http://[2001:db8::1]:8080/", "nohost",
-		"https://a.example?q", "http://[bad/", "ftp://h:21#f", "http://@/"} {
-		if got, want := string(urlHost([]byte(u))), ioc.URLHost(u); got != want {
-			t.Errorf("urlHost(%q) = %q, ioc.URLHost %q", u, got, want)
-		}
-	}
-}
-
 // FuzzAllowlistLocal: a local file never panics; every accepted line's
 // value is then allowed under its kind.
 func FuzzAllowlistLocal(f *testing.F) {

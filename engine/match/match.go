@@ -202,7 +202,7 @@ func (s *Snapshot) Match(obs []ioc.Observable, dst []Hit) []Hit {
 			if ref, ok := s.url.lookup(o.Value); ok {
 				dst = s.emit(dst, start, ref, oi, false)
 			}
-			host := urlHost(o.Value)
+			host := ioc.URLHostBytes(o.Value)
 			if len(host) > 0 {
 				if looksLikeAddr(host) {
 					if a := parseAddr(host); a.IsValid() {

@@ -116,32 +116,6 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// urlHost returns the host of a normalised URL (no port, no brackets), or
-// nil. It mirrors ioc.URLHost on bytes without allocating.
-func urlHost(u []byte) []byte {
-	i := bytes.Index(u, []byte("://"))
-	if i < 0 {
-		return nil
-	}
-	h := u[i+3:]
-	if j := bytes.IndexAny(h, "/?#"); j >= 0 {
-		h = h[:j]
-	}
-	if j := bytes.LastIndexByte(h, '@'); j >= 0 {
-		h = h[j+1:]
-	}
-	if len(h) > 0 && h[0] == '[' {
-		if j := bytes.IndexByte(h, ']'); j > 0 {
-			return h[1:j]
-		}
-		return nil
-	}
-	if j := bytes.LastIndexByte(h, ':'); j >= 0 {
-		h = h[:j]
-	}
-	return h
-}
-
 // looksLikeAddr reports whether b could be an IP address literal: only
 // digits and dots, or containing a colon. Domain names never pass.
 func looksLikeAddr(b []byte) bool {
