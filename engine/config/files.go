@@ -2,10 +2,11 @@ package config
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/iocmatch/iocmatch/engine/tlsfiles"
 )
 
 // CheckFiles stats every file and directory the configuration names (TLS
@@ -80,27 +81,13 @@ func (t TLS) Config() (*tls.Config, error) {
 // certificate for mutual TLS; both or neither). key prefixes errors
 // (e.g. "nats.tls" or "feeds[0].auth").
 func ClientTLS(key, caFile, certFile, keyFile, serverName string, insecure bool) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName, InsecureSkipVerify: insecure} //nolint:gosec // explicit opt-in
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("%s.ca_file: %w", key, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s.ca_file: %s holds no PEM certificate", key, caFile)
-		}
-		cfg.RootCAs = pool
+	cfg, err := tlsfiles.Client(caFile, certFile, keyFile)
+	if te := (*tlsfiles.Error)(nil); errors.As(err, &te) {
+		return nil, fmt.Errorf("%s.%s: %w", key, te.Setting, te.Err)
 	}
-	if (certFile == "") != (keyFile == "") {
-		return nil, fmt.Errorf("%s.cert_file: cert_file and key_file must be set together", key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("%s.cert_file: %s / %s: %w", key, certFile, keyFile, err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
+	cfg.ServerName, cfg.InsecureSkipVerify = serverName, insecure //nolint:gosec // explicit opt-in
 	return cfg, nil
 }

@@ -1,8 +1,6 @@
 package stream
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+
+	"github.com/iocmatch/iocmatch/engine/tlsfiles"
 )
 
 // ConnOptions say how to reach a NATS server or cluster. At most one of
@@ -109,28 +109,11 @@ func (o ConnOptions) natsOptions(log zerolog.Logger) ([]nats.Option, error) {
 	}
 
 	if o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" || o.InsecureSkipVerify {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // explicit opt-in, documented as testing only
-		if o.CAFile != "" {
-			pem, err := os.ReadFile(o.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("nats: tls ca file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("nats: tls ca file %s: no PEM certificate found", o.CAFile)
-			}
-			tc.RootCAs = pool
+		tc, err := tlsfiles.Client(o.CAFile, o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("nats: %w", err)
 		}
-		if (o.CertFile == "") != (o.KeyFile == "") {
-			return nil, fmt.Errorf("nats: tls client certificate needs both cert_file and key_file (got cert %q, key %q)", o.CertFile, o.KeyFile)
-		}
-		if o.CertFile != "" {
-			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("nats: tls client certificate %s / %s: %w", o.CertFile, o.KeyFile, err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
-		}
+		tc.InsecureSkipVerify = o.InsecureSkipVerify //nolint:gosec // explicit opt-in, documented as testing only
 		opts = append(opts, nats.Secure(tc))
 	}
 	return opts, nil

@@ -3,16 +3,14 @@ package poll
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"time"
 
+	"github.com/iocmatch/iocmatch/engine/tlsfiles"
 	"github.com/iocmatch/iocmatch/feeds"
 )
 
@@ -58,24 +56,9 @@ func NewHTTPSource(o HTTPOptions) (*HTTPSource, error) {
 	}
 	s := &HTTPSource{o: o, name: path.Base(u.Path), client: o.Client}
 	if s.client == nil {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if o.CAFile != "" {
-			pem, err := os.ReadFile(o.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("poll: ca_file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("poll: ca_file %s: no PEM certificate", o.CAFile)
-			}
-			tc.RootCAs = pool
-		}
-		if o.CertFile != "" || o.KeyFile != "" {
-			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("poll: cert_file/key_file: %w", err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
+		tc, err := tlsfiles.Client(o.CAFile, o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("poll: %w", err)
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = tc

@@ -243,7 +243,7 @@ func TestConfigValidation(t *testing.T) {
 		{"header without key", Config{URL: "https://h/", Auth: Auth{APIKeyHeader: "X-Key"}}, "without a key"},
 		{"bad header name", Config{URL: "https://h/", Auth: Auth{APIKey: NewSecret(testKey), APIKeyHeader: "X Key"}}, "not a header name"},
 		{"secret with newline", Config{URL: "https://h/", Auth: Auth{APIKey: NewSecret("a\r\nX-Evil: 1")}}, "line break"},
-		{"cert without key", Config{URL: "https://h/", TLS: TLSFiles{CertFile: p.certFile}}, "given together"},
+		{"cert without key", Config{URL: "https://h/", TLS: TLSFiles{CertFile: p.certFile}}, "needs both cert_file and key_file"},
 		{"missing cert file", Config{URL: "https://h/", TLS: TLSFiles{CertFile: "/nonexistent/c.pem", KeyFile: p.keyFile}}, "/nonexistent/c.pem"},
 		{"bad CA file", Config{URL: "https://h/", TLS: TLSFiles{CAFile: p.keyFile}}, "no PEM certificate"},
 		{"negative", Config{URL: "https://h/", MaxPages: -1}, "negative"},

@@ -29,12 +29,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/iocmatch/iocmatch/engine/tlsfiles"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -299,29 +300,7 @@ func (a Auth) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 func (t TLSFiles) config() (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, errors.New("tls: client certificate and key must be given together")
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls: client certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls: CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls: CA file %s: no PEM certificate found", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
+	return tlsfiles.Client(t.CAFile, t.CertFile, t.KeyFile)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
