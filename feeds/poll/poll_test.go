@@ -485,3 +485,39 @@ func TestFileSource(t *testing.T) {
 		t.Fatalf("content after a failed refresh: %v", got)
 	}
 }
+
+// rejectingStore is a store whose ApplyIncremental fails.
+type rejectingStore struct{ *store.Store }
+
+func (rejectingStore) ApplyIncremental(string, []*ioc.Indicator, []string) (store.Change, error) {
+	return store.Change{}, errors.New("disk full")
+}
+
+// The checkpoint and the STIX context move only after the store accepted
+// the data: a rejected apply leaves both as they were, and the next
+// refresh asks for the same objects again.
+func TestTAXIISourceCheckpointAfterStore(t *testing.T) {
+	f := &fakeTAXII{}
+	f.add(stixInd{id: indID(0), value: "198.51.100.7", modified: "2026-01-01T00:00:00Z", added: t0})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	st := openStore(t, t.TempDir())
+	src := NewTAXIISource(newTAXIIClient(t, srv.URL), TAXIIOptions{Collections: []string{"c1"}})
+	if _, err := src.Refresh(context.Background(), "intel", rejectingStore{st}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("error %v, want the store's", err)
+	}
+	key := CheckpointKey(srv.URL+"/api1/", "c1")
+	if cp := st.Checkpoint("intel", key); cp != "" {
+		t.Fatalf("checkpoint moved to %q although the store rejected the data", cp)
+	}
+	if b, _ := st.Blob("intel", ContextBlobName(key)); b != nil {
+		t.Fatalf("STIX context saved although the store rejected the data: %s", b)
+	}
+	res, err := src.Refresh(context.Background(), "intel", st)
+	if err != nil || res.Change.Added != 1 || st.Checkpoint("intel", key) == "" {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	if b, err := st.Blob("intel", ContextBlobName(key)); err != nil || b == nil {
+		t.Fatalf("STIX context not saved after an accepted poll: %q %v", b, err)
+	}
+}
