@@ -2,6 +2,7 @@ package observe
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -30,15 +31,28 @@ const (
 // specialIn8 reports whether any of the 8 bytes of w is '"', '\\' or below
 // 0x20 (SWAR: a byte is zero after XOR with the pattern iff it matched).
 // The test is exact (no false positives or negatives).
-func specialIn8(w uint64) bool {
+func specialIn8(w uint64) bool { return specialMask8(w) != 0 }
+
+// specialMask8 returns the bytes of w that specialIn8 looks for as their
+// high bits; the lowest set bit marks the first such byte exactly (a
+// borrow only propagates upwards from a matching byte, so higher bits
+// may be false positives).
+func specialMask8(w uint64) uint64 {
 	q := w ^ ('"' * lsb)
 	b := w ^ ('\\' * lsb)
-	return ((q-lsb)&^q|(b-lsb)&^b|(w-0x20*lsb)&^w)&msb != 0
+	return ((q-lsb)&^q | (b-lsb)&^b | (w-0x20*lsb)&^w) & msb
 }
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (o *Observer) skipWS() {
+	if o.pos < len(o.data) && o.data[o.pos] > ' ' {
+		return // the common case: no white space
+	}
+	o.skipWSSlow()
+}
+
+func (o *Observer) skipWSSlow() {
 	d := o.data
 	i := o.pos
 	for i < len(d) && isWS(d[i]) {
@@ -53,6 +67,7 @@ func (o *Observer) walk(data []byte, f Format) error {
 	o.pos = 0
 	o.path = o.path[:0]
 	o.fields = 0
+	o.skip = false
 	o.curFormat = f
 	o.skipWS()
 	if err := o.value(0); err != nil {
@@ -99,7 +114,9 @@ func (o *Observer) value(depth int) error {
 		if err != nil {
 			return err
 		}
-		o.leaf(d[start:end], esc, false)
+		if !o.skip {
+			o.leaf(d[start:end], esc, false)
+		}
 		return nil
 	case 't':
 		return o.literal("true")
@@ -113,7 +130,9 @@ func (o *Observer) value(depth int) error {
 			if err := o.number(); err != nil {
 				return err
 			}
-			o.leaf(d[start:o.pos], false, true)
+			if !o.skip {
+				o.leaf(d[start:o.pos], false, true)
+			}
 			return nil
 		}
 		return o.malformed("invalid character %q looking for a value", c)
@@ -202,13 +221,19 @@ func (o *Observer) str() (end int, esc bool, err error) {
 	d := o.data
 	i := o.pos + 1
 	for {
-		// Skip 8 bytes at a time while none is '"', '\\' or a control byte.
-		for i+8 <= len(d) && !specialIn8(binary.LittleEndian.Uint64(d[i:])) {
+		// Skip 8 bytes at a time while none is '"', '\\' or a control
+		// byte, then jump to the first one.
+		for i+8 <= len(d) {
+			if m := specialMask8(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
 			i += 8
 		}
 		for i < len(d) && !strSpecial[d[i]] {
 			i++
 		}
+	special:
 		if i >= len(d) {
 			o.pos = i
 			return 0, false, o.eof("string")
@@ -260,9 +285,12 @@ func (o *Observer) object(depth int) error {
 		return nil
 	}
 	base := len(o.path)
+	// Inside a subtree without mapped paths (o.skip) the walker only
+	// checks the syntax: no paths, no lookups.
+	skipping := o.skip
 	// Windows event data as name/value pairs, {"Data":[{"@Name":"Image","#text":"C:\\x.exe"}]},
 	// gives the value at the path <parent>.Image.
-	pairs := isDataPath(o.path)
+	pairs := !skipping && isDataPath(o.path)
 	var pname, ptext []byte
 	var pnameEsc, ptextEsc bool
 	for {
@@ -277,14 +305,16 @@ func (o *Observer) object(depth int) error {
 		if err != nil {
 			return err
 		}
-		o.path = o.path[:base]
-		if base > 0 {
-			o.path = append(o.path, '.')
-		}
-		if esc {
-			o.path = appendUnescaped(o.path, d[ks:ke])
-		} else {
-			o.path = append(o.path, d[ks:ke]...)
+		if !skipping {
+			o.path = o.path[:base]
+			if base > 0 {
+				o.path = append(o.path, '.')
+			}
+			if esc {
+				o.path = appendUnescaped(o.path, d[ks:ke])
+			} else {
+				o.path = append(o.path, d[ks:ke]...)
+			}
 		}
 		o.skipWS()
 		if o.pos >= len(d) {
@@ -310,6 +340,13 @@ func (o *Observer) object(depth int) error {
 			} else {
 				ptext, ptextEsc = d[vs:ve], vesc
 			}
+		} else if !skipping && o.pos < len(d) && (d[o.pos] == '{' || d[o.pos] == '[') && !o.mayMap(o.path) {
+			o.skip = true
+			err := o.value(depth)
+			o.skip = false
+			if err != nil {
+				return err
+			}
 		} else if err := o.value(depth); err != nil {
 			return err
 		}
@@ -332,6 +369,22 @@ func (o *Observer) object(depth int) error {
 			return o.malformed("invalid character %q after object value", d[o.pos])
 		}
 	}
+}
+
+// mayMap reports whether the container at path may hold a mapped path:
+// path is a mapped or signature path (array elements share it) or a
+// prefix of one ending before a '.', or its last segment is "Data"
+// (name/value pairs, whose paths drop the "Data"), or it is empty (the
+// keys of an object at the empty path, under the key "", start a path
+// afresh).
+func (o *Observer) mayMap(path []byte) bool {
+	if len(path) == 0 {
+		return true
+	}
+	if ps := o.paths.lookup(path); ps != nil && ps.mayMap {
+		return true
+	}
+	return isDataPath(path)
 }
 
 // isDataPath reports whether path's last segment is "Data".

@@ -58,6 +58,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/iocmatch/iocmatch/engine/ioc"
@@ -124,8 +125,7 @@ type Observer struct {
 
 	profiles []Profile
 	entries  []entry
-	index    map[string]span // path -> entries[lo:hi]
-	filter   [256]uint64     // last byte of path -> filterBit of mapped paths
+	paths    pathTable // path -> entries[lo:hi], and the prefixes of mapped paths
 
 	// Per-call state.
 	data      []byte
@@ -133,6 +133,7 @@ type Observer struct {
 	fields    int
 	curFormat Format
 	path      []byte
+	skip      bool // walking a subtree without mapped paths (see mayMap)
 	sig       uint16
 	pending   []pendingValue
 	sbuf      []byte // unescaped strings
@@ -209,15 +210,24 @@ func New(opts Options) (*Observer, error) {
 		o.entries = append(o.entries, entry{sig: s.bit, fm: FieldMap{Field: s.path}})
 	}
 	sort.SliceStable(o.entries, func(i, j int) bool { return o.entries[i].fm.Field < o.entries[j].fm.Field })
-	o.index = make(map[string]span)
+	n := 0 // paths and prefixes, at most
+	for _, e := range o.entries {
+		n += 1 + strings.Count(e.fm.Field, ".")
+	}
+	o.paths = newPathTable(n)
 	for i := 0; i < len(o.entries); {
 		j := i
 		for j < len(o.entries) && o.entries[j].fm.Field == o.entries[i].fm.Field {
 			j++
 		}
 		p := o.entries[i].fm.Field
-		o.index[p] = span{i, j}
-		o.filter[p[len(p)-1]] |= filterBit([]byte(p))
+		s := o.paths.slot(p)
+		s.sp, s.mapped, s.mayMap = span{i, j}, true, true
+		for k := 0; k < len(p); k++ {
+			if p[k] == '.' {
+				o.paths.slot(p[:k]).mayMap = true
+			}
+		}
 		i = j
 	}
 	return o, nil
@@ -298,12 +308,6 @@ func (o *Observer) Observe(event []byte, f Format, res *Result) error {
 	return nil
 }
 
-// filterBit picks the bit of a path in Observer.filter from its length
-// and its middle byte, so that most unmapped paths skip the map lookup.
-func filterBit(p []byte) uint64 {
-	return 1 << ((uint(len(p)) + 5*uint(p[len(p)/2])) & 63)
-}
-
 // hasPending reports whether a field of format f was seen.
 func (o *Observer) hasPending(f Format) bool {
 	for _, p := range o.pending {
@@ -317,13 +321,14 @@ func (o *Observer) hasPending(f Format) bool {
 // leaf is called by the walker for each scalar value at o.path.
 func (o *Observer) leaf(v []byte, esc, num bool) {
 	p := o.path
-	if len(p) == 0 || o.filter[p[len(p)-1]]&filterBit(p) == 0 {
+	if len(p) == 0 {
 		return
 	}
-	sp, ok := o.index[bstr(p)]
-	if !ok {
+	ps := o.paths.lookup(p)
+	if ps == nil || !ps.mapped {
 		return
 	}
+	sp := ps.sp
 	unescaped := false
 	for i := sp.lo; i < sp.hi; i++ {
 		e := &o.entries[i]
