@@ -30,6 +30,9 @@ func isASCIISpace(c byte) bool {
 }
 
 func trimSpace(b []byte) []byte {
+	if len(b) > 0 && b[0] > ' ' && b[len(b)-1] > ' ' {
+		return b // the common case; every space byte is <= ' '
+	}
 	for len(b) > 0 && isASCIISpace(b[0]) {
 		b = b[1:]
 	}
