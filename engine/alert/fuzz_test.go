@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iocmatch/iocmatch/engine/internal/fuzzseed"
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 	"github.com/iocmatch/iocmatch/engine/ioc"
 	"github.com/iocmatch/iocmatch/engine/match"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/iocmatch/iocmatch/engine/internal/fuzzseed"
+	"github.com/iocmatch/iocmatch/engine/fuzzseed"
 )
 
 // FuzzAlertJSONScan checks the member scanner and the compactor used on
