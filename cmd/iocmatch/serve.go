@@ -46,8 +46,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.SetOutput(e.stderr)
 	cfgPath := fs.String("config", "", "YAML configuration file (see deploy/iocmatch.example.yml); none: embedded NATS, bundled sample feed, data in ./data")
 	dataDir := fs.String("data-dir", "", "override data_dir (indicator store) and, with the embedded server, put its JetStream data under DIR/nats")
+	checkOnly := fs.Bool("check-config", false, "validate the configuration (keys, values, referenced files, feeds, allowlists) and exit: 0 when valid, 1 with the error naming the key otherwise")
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: iocmatch serve [--config FILE]\n\nConsumes events from NATS, matches them against the indicator feeds, publishes alerts.\nWith no --config: an embedded NATS server with JetStream and the bundled sample feed.\nSIGHUP reloads feeds and allowlists; SIGTERM/SIGINT drains and exits 0.\n\nFlags:\n")
+		fmt.Fprintf(e.stderr, "Usage: iocmatch serve [--config FILE] [--data-dir DIR] [--check-config]\n\nConsumes events from NATS, matches them against the indicator feeds, publishes alerts.\nWith no --config: an embedded NATS server with JetStream and the bundled sample feed.\nSIGHUP reloads feeds and allowlists; SIGTERM/SIGINT drains and exits 0.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +65,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := cfg.CheckFiles(); err != nil {
 		return err
 	}
+	if *checkOnly {
+		return checkConfig(e, cfg, *cfgPath, sample)
+	}
 	if *cfgPath != "" && cfg.Log != config.Default().Log {
 		// The file's log settings win over the defaults of the global
 		// flags (--log-level, --log-format).
@@ -77,6 +81,53 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	return serve(ctx, e, cfg, *cfgPath, sample, hup)
+}
+
+// checkConfig validates everything serve derives from cfg before it
+// touches the network: the log settings, NATS client options (secrets
+// read), the engine options, the sinks, the feed sources and the
+// allowlists (loaded). It prints one line on success.
+func checkConfig(e *env, cfg config.Config, cfgPath string, sample bool) error {
+	name := cfgPath
+	if name == "" {
+		name = "(defaults)"
+	}
+	if _, err := newLogger(io.Discard, cfg.Log.Level, cfg.Log.Format); err != nil {
+		return fmt.Errorf("config %s: log: %w", name, err)
+	}
+	if _, err := connOptions(cfg); err != nil {
+		return err
+	}
+	if cfg.NATS.URL == "" {
+		if _, _, err := cfg.NATS.Embedded.HostPort(); err != nil {
+			return err
+		}
+	}
+	if _, err := engineOptions(cfg); err != nil {
+		return err
+	}
+	if cfg.Alerts.Webhook.URL != "" {
+		if _, err := sink.WebhookOptionsFromConfig(cfg.Alerts.Webhook); err != nil {
+			return err
+		}
+	}
+	srcs, err := feedSources(cfg, sample, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	lists := 0
+	if cfg.Allowlist.Enabled {
+		al, err := allowlist.Load(allowlist.Options{
+			WarninglistsDir: cfg.Allowlist.WarninglistsDir, Include: cfg.Allowlist.Include,
+			Exclude: cfg.Allowlist.Exclude, Files: cfg.Allowlist.Files,
+		})
+		if err != nil {
+			return err
+		}
+		lists = al.Len()
+	}
+	fmt.Fprintf(e.stdout, "config %s: ok (%s mode, %d feeds, %d allowlists)\n", name, cfg.Stream.Mode, len(srcs), lists)
+	return nil
 }
 
 // serveConfig loads the configuration: the file at path, or the defaults

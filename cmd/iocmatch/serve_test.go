@@ -483,3 +483,43 @@ func TestCLIErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestServeCheckConfig: --check-config validates and exits without
+// starting anything: 0 and one line for a good file, 1 with the key and
+// the bad value named otherwise.
+func TestServeCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Port 1 is never listened on: a check that started NATS or HTTP
+	// would fail or hang instead of answering at once.
+	good := write("good.yml", "nats:\n  embedded:\n    listen: 127.0.0.1:1\nhttp:\n  listen: 127.0.0.1:1\nfeeds:\n  - name: local\n    type: list\n    kind: domain\n    path: ../../testdata/serve/blocklist.txt\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+		errs string
+	}{
+		{"good", []string{"serve", "--check-config", "--config", good}, 0, "config " + good + ": ok (jetstream mode, 1 feeds", ""},
+		{"defaults", []string{"serve", "--check-config"}, 0, "config (defaults): ok", ""},
+		{"unknown key", []string{"serve", "--check-config", "--config", "../../testdata/serve/bad.yml"}, 1, "", "stream.batch_sise"},
+		{"bad mode", []string{"serve", "--check-config", "--config", write("mode.yml", "stream:\n  mode: turbo\n")}, 1, "", `stream.mode: invalid value "turbo"`},
+		{"missing feed file", []string{"serve", "--check-config", "--config", write("feed.yml", "feeds:\n  - name: gone\n    type: list\n    kind: domain\n    path: /nonexistent/list.txt\n")}, 1, "", "/nonexistent/list.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			code, out, errs := cli(ctx, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(errs, tt.errs) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q", code, out, errs, tt.code, tt.out, tt.errs)
+			}
+		})
+	}
+}
