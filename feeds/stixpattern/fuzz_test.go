@@ -81,3 +81,71 @@ func FuzzPatternEval(f *testing.F) {
 		}
 	})
 }
+
+// fuzzObservedPatterns are evaluated against every input
+// FuzzObservedBundle decodes: property, reference and observation
+// expressions, so decoded objects of any shape go through Match.
+var fuzzObservedPatterns = []string{
+	`[ipv4-addr:value = '198.51.100.1']`,
+	`[network-traffic:dst_ref.value ISSUBSET '198.51.100.0/24' AND network-traffic:dst_port > 0]`,
+	`[file:hashes.'SHA-256' = 'x' OR file:name LIKE '%.exe']`,
+	`[x-thing:list[*] = 'b'] FOLLOWEDBY [file:name MATCHES '^a'] WITHIN 30 SECONDS`,
+	`[EXISTS domain-name:resolves_to_refs[*].value] REPEATS 2 TIMES`,
+}
+
+// FuzzObservedBundle checks that ParseObservedBundle never panics for any
+// input and STIX version, that what it accepts satisfies the documented
+// invariants (number_observed >= 1, last_observed not before
+// first_observed, Keys listing exactly the Objects), and that patterns
+// evaluated against the decoded observations fail only with an
+// *EvalError or ErrTooComplex.
+func FuzzObservedBundle(f *testing.F) {
+	fuzzseed.Add(f)
+	f.Add([]byte(basicBundle))
+	f.Add([]byte(refBundle20))
+	f.Add([]byte(timeline))
+	f.Add([]byte(`{"type":"observed-data","id":"observed-data--1","first_observed":"2020-01-01T00:00:00Z","last_observed":"2020-01-01T00:00:00Z","number_observed":1,"object_refs":["x--1"]}`))
+	f.Add([]byte(`[{"type":"observed-data","first_observed":"2020-01-01T00:00:00Z","last_observed":"2019-01-01T00:00:00Z","number_observed":0,"objects":{"0":1}}]`))
+	pats := make([]*Pattern, len(fuzzObservedPatterns))
+	for i, s := range fuzzObservedPatterns {
+		p, err := Parse(s)
+		if err != nil {
+			f.Fatalf("Parse(%q): %v", s, err)
+		}
+		pats[i] = p
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, version := range []string{"", "2.0", "2.1"} {
+			obs, err := ParseObservedBundle(data, version)
+			if err != nil {
+				if obs != nil {
+					t.Fatalf("version %q: error %v with a non-nil result", version, err)
+				}
+				continue
+			}
+			for i, od := range obs {
+				if od.NumberObserved < 1 {
+					t.Fatalf("version %q: observation %d: number_observed %d accepted", version, i, od.NumberObserved)
+				}
+				if od.LastObserved.Before(od.FirstObserved) {
+					t.Fatalf("version %q: observation %d: last_observed before first_observed accepted", version, i)
+				}
+				if len(od.Keys) != len(od.Objects) {
+					t.Fatalf("version %q: observation %d: %d keys for %d objects", version, i, len(od.Keys), len(od.Objects))
+				}
+				for _, k := range od.Keys {
+					if _, ok := od.Objects[k]; !ok {
+						t.Fatalf("version %q: observation %d: key %q has no object", version, i, k)
+					}
+				}
+			}
+			for _, p := range pats {
+				_, err := p.match(obs, 50_000)
+				var ee *EvalError
+				if err != nil && !errors.As(err, &ee) && !errors.Is(err, ErrTooComplex) {
+					t.Fatalf("version %q: Match(%s): unexpected error %T %v", version, p, err, err)
+				}
+			}
+		}
+	})
+}
