@@ -174,6 +174,9 @@ func (c *collector) build(o map[string]any, where, version string) (*ObservedDat
 		return od, nil
 	}
 	raw, ok := o["objects"]
+	if !ok && hasRefs {
+		return nil, fmt.Errorf("stixpattern: %s: STIX 2.0 observed-data without objects (it has object_refs, a STIX 2.1 observation: read it as 2.1 or auto)", where)
+	}
 	if !ok {
 		return nil, fmt.Errorf("stixpattern: %s: neither objects nor object_refs", where)
 	}
