@@ -296,9 +296,21 @@ func matchOpenEvents(path string, stdin io.Reader) (*bufio.Reader, string, func(
 		}
 		inner := closeFn
 		closeFn = func() { zr.Close(); inner() }
-		br = bufio.NewReaderSize(zr, 64<<10)
+		br = bufio.NewReaderSize(gzipErrReader{zr}, 64<<10)
 	}
 	return br, name, closeFn, nil
+}
+
+// gzipErrReader marks the errors of a gzip stream (a truncated or corrupt
+// file) as gzip errors, so the message says why reading stopped.
+type gzipErrReader struct{ r io.Reader }
+
+func (g gzipErrReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("gzip: %w", err)
+	}
+	return n, err
 }
 
 // matchReadLine reads one line (without its line ending) of at most max

@@ -323,6 +323,39 @@ func TestMatchBadEvents(t *testing.T) {
 	}
 }
 
+// TestMatchBadGzip: a truncated or corrupt gzip events file stops the run
+// with an error naming the file, the line and gzip as the cause.
+func TestMatchBadGzip(t *testing.T) {
+	plain, err := os.ReadFile(matchFixtureEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(plain)
+	zw.Close()
+	corrupt := bytes.Clone(z.Bytes())
+	corrupt[len(corrupt)-5] ^= 0xff // CRC-32 trailer
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated.gz", z.Bytes()[:z.Len()/2], "gzip: unexpected EOF"},
+		{"corrupt.gz", corrupt, "gzip: " + gzip.ErrChecksum.Error()},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := matchRun(t, nil, "--indicators", matchSampleJSONL, "--now", matchNow, path)
+		if code != 1 || !strings.Contains(stderr, "events "+path+": line ") || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit 1, the file, a line number and %q", tc.name, code, stderr, tc.want)
+		}
+	}
+}
+
 func TestMatchUsageAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty.txt")
