@@ -217,6 +217,36 @@ func TestMatchSampleEvents(t *testing.T) {
 	matchCheckGolden(t, "testdata/match/sample.golden.jsonl", stdout)
 }
 
+// TestMatchFlagsInREADME: every flag of `iocmatch match -h` is in the
+// README's synopsis of the command, so the README does not fall behind.
+func TestMatchFlagsInREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, synopsis, ok := strings.Cut(string(readme), "\n```\niocmatch match --indicators FILE")
+	if !ok {
+		t.Fatal("README.md has no ```iocmatch match --indicators FILE synopsis block")
+	}
+	synopsis, _, _ = strings.Cut(synopsis, "```")
+	_, _, help := matchRun(t, nil, "-h")
+	var flags []string
+	for line := range strings.Lines(help) {
+		if name, ok := strings.CutPrefix(line, "  -"); ok {
+			name, _, _ = strings.Cut(strings.TrimSpace(name), " ")
+			flags = append(flags, name)
+		}
+	}
+	if len(flags) < 5 {
+		t.Fatalf("found %d flags in the help output:\n%s", len(flags), help)
+	}
+	for _, name := range flags {
+		if !strings.Contains(synopsis, "--"+name) {
+			t.Errorf("flag --%s of iocmatch match is not in the README synopsis", name)
+		}
+	}
+}
+
 func TestMatchDeterministicAndCIDRImpls(t *testing.T) {
 	_, a, _ := matchRun(t, nil, "--indicators", matchSampleJSONL, "--now", matchNow, matchFixtureEvents)
 	_, b, _ := matchRun(t, nil, "--indicators", matchSampleJSONL, "--now", matchNow, "--cidr", "cidranger", matchFixtureEvents)
