@@ -118,7 +118,11 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *core {
-		if err := nc.FlushWithContext(ctx); err != nil {
+		// FlushWithContext needs a deadline; the command's context has none.
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := nc.FlushWithContext(fctx)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}
 	} else {
