@@ -88,7 +88,11 @@ func WriteTable(w io.Writer, r *Result) {
 	if r.EngineCPUPerEvent > 0 {
 		fmt.Fprintf(w, "engine CPU per event (engine phase − baseline phase): %s\n", fmtDur(r.EngineCPUPerEvent))
 	}
-	fmt.Fprintln(w, "(latency: baseline = publish→receive of every message; engine = publish→alert received, alerting events only. CPU and RSS: the whole process — publishers, subscriber, embedded NATS and engine.)")
+	proc := "publishers, subscriber, embedded NATS and engine"
+	if !r.EmbeddedNATS {
+		proc = "publishers, subscriber and engine; the external NATS server is not included"
+	}
+	fmt.Fprintf(w, "(latency: baseline = publish→receive of every message; engine = publish→alert received, alerting events only. CPU and RSS: the whole process — %s.)\n", proc)
 
 	c := r.Correct
 	verdict := "PASS"
