@@ -22,7 +22,8 @@ const stixUsage = `Usage:
       starting with # are skipped) against the observed-data file (a bundle,
       an observed-data object or a JSON list of them). Print "MATCH: <pattern>",
       "NO MATCH: <pattern>" or "ERROR: <pattern>: <reason>" per pattern.
-      Exit status 1 when any pattern could not be evaluated.
+      Exit status 1 when any pattern could not be evaluated, or when FILE
+      holds no pattern.
   iocmatch stix translate PATTERN...
       Show how each pattern maps onto the engine: fast-path atoms,
       compound per-event expressions, correlation needed, or why it is
@@ -102,11 +103,14 @@ func stixMatch(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--patterns: %w", err)
 	}
 	defer pf.Close()
-	failed, err := matchPatterns(ctx, pf, obs, e.stdout)
+	n, failed, err := matchPatterns(ctx, pf, obs, e.stdout)
 	if err != nil {
 		return fmt.Errorf("--patterns %s: %w", *patternsFile, err)
 	}
-	e.log.Debug().Int("observed_data", len(obs)).Int("errors", failed).Msg("stix match done")
+	if n == 0 {
+		return fmt.Errorf("--patterns %s: no pattern (only blank lines and # comments)", *patternsFile)
+	}
+	e.log.Debug().Int("observed_data", len(obs)).Int("patterns", n).Int("errors", failed).Msg("stix match done")
 	if failed > 0 {
 		return exitError{code: 1}
 	}
@@ -114,19 +118,20 @@ func stixMatch(ctx context.Context, e *env, args []string) error {
 }
 
 // matchPatterns evaluates each pattern line of r and writes one result
-// line per pattern; it returns the number of patterns in error.
-func matchPatterns(ctx context.Context, r io.Reader, obs []*stixpattern.ObservedData, w io.Writer) (int, error) {
+// line per pattern; it returns the number of patterns and the number of
+// them in error.
+func matchPatterns(ctx context.Context, r io.Reader, obs []*stixpattern.ObservedData, w io.Writer) (n, failed int, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4<<20)
-	failed := 0
 	for sc.Scan() {
 		if err := ctx.Err(); err != nil {
-			return failed, err
+			return n, failed, err
 		}
 		line := strings.TrimSpace(string(bytes.TrimPrefix(sc.Bytes(), []byte("\xef\xbb\xbf"))))
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
+		n++
 		p, err := stixpattern.Parse(line)
 		if err != nil {
 			failed++
@@ -144,7 +149,7 @@ func matchPatterns(ctx context.Context, r io.Reader, obs []*stixpattern.Observed
 			fmt.Fprintf(w, "NO MATCH: %s\n", line)
 		}
 	}
-	return failed, sc.Err()
+	return n, failed, sc.Err()
 }
 
 func stixTranslate(e *env, patterns []string) error {

@@ -77,6 +77,16 @@ func TestStixMatch(t *testing.T) {
 	if code, _, errOut := runCLI(t, "stix", "match", "--patterns", pats, "--observed", filepath.Join(dir, "missing.json")); code != 1 || !strings.Contains(errOut, "missing.json") {
 		t.Errorf("missing observed file: code %d, stderr %q", code, errOut)
 	}
+	// A patterns file without a pattern is an error naming the file, not
+	// a silent success.
+	noPats := filepath.Join(dir, "comments.txt")
+	if err := os.WriteFile(noPats, []byte("# only a comment\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, "stix", "match", "--patterns", noPats, "--observed", obs); code != 1 || out != "" ||
+		!strings.Contains(errOut, "--patterns "+noPats+": no pattern") {
+		t.Errorf("patterns file without a pattern: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	if code, _, _ := runCLI(t, "stix", "match", "--patterns", pats); code != 2 {
 		t.Errorf("missing flag: exit code %d, want 2", code)
 	}
