@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"encoding/json"
 	"errors"
 	"net/netip"
 	"testing"
@@ -37,8 +36,8 @@ func FuzzObserveJSON(f *testing.F) {
 		if errors.Is(err, ErrTooDeep) {
 			return // encoding/json allows 10000 levels; we stop earlier
 		}
-		if valid := json.Valid(data); valid != (err == nil) {
-			t.Fatalf("json.Valid = %v, Observe error = %v, input %q", valid, err, data)
+		if valid := validObject(data); valid != (err == nil) {
+			t.Fatalf("json.Valid (object) = %v, Observe error = %v, input %q", valid, err, data)
 		}
 		if err != nil {
 			var e *Error

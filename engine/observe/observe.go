@@ -281,6 +281,18 @@ func (o *Observer) Observe(event []byte, f Format, res *Result) error {
 		o.pending = o.pending[:0]
 		return err
 	}
+	if f != FormatAuto {
+		// A fixed JSON format needs an object; valid JSON of another type
+		// (an array, a string, null) is reported, not silently empty.
+		i := 0
+		for i < len(event) && isWS(event[i]) {
+			i++
+		}
+		if i == len(event) || event[i] != '{' {
+			o.pending = o.pending[:0]
+			return newError(ErrMalformed, f, i, "a %s event must be a JSON object", f)
+		}
+	}
 	if f == FormatAuto {
 		f = detect(o.sig)
 		if !o.hasPending(f) {
