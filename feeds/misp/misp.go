@@ -666,6 +666,14 @@ func mapAttribute(typ, value string) ([]spec, error) {
 		return atom(ioc.KindUserAgent, value)
 	case "ja3-fingerprint-md5":
 		return atom(ioc.KindJA3, value)
+	case "x509-fingerprint-md5":
+		// Certificate fingerprints are matched as hashes of their kind in any
+		// hash field, as the STIX x509-certificate:hashes.* translation does.
+		return atom(ioc.KindMD5, value)
+	case "x509-fingerprint-sha1":
+		return atom(ioc.KindSHA1, value)
+	case "x509-fingerprint-sha256":
+		return atom(ioc.KindSHA256, value)
 	}
 	return nil, errUnknownType
 }
