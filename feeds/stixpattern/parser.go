@@ -98,6 +98,34 @@ func expectAfterObservation(t token) string {
 	return "AND, OR, FOLLOWEDBY, a qualifier (WITHIN, REPEATS, START) or end of pattern"
 }
 
+// nary parses operand (kw operand)*, the grammar of both the observation
+// and the comparison AND/OR levels. A lone operand is returned as is; two
+// or more become, in order, the arguments of the node made by newNode
+// (added with addArg, which splices same-operator operands).
+func nary[E interface{ addArg(E) }](p *parser, kw string, operand func() (E, error), newNode func() E) (E, error) {
+	var zero E
+	first, err := operand()
+	if err != nil {
+		return zero, err
+	}
+	if !p.isKeyword(kw) {
+		return first, nil
+	}
+	n := newNode()
+	n.addArg(first)
+	for p.isKeyword(kw) {
+		if err := p.advance(); err != nil {
+			return zero, err
+		}
+		a, err := operand()
+		if err != nil {
+			return zero, err
+		}
+		n.addArg(a)
+	}
+	return n, nil
+}
+
 // followedBy: orExpr (FOLLOWEDBY orExpr)*, left-associative.
 func (p *parser) followedBy() (*ObservationExpr, error) {
 	left, err := p.obsOr()
@@ -118,49 +146,11 @@ func (p *parser) followedBy() (*ObservationExpr, error) {
 }
 
 func (p *parser) obsOr() (*ObservationExpr, error) {
-	first, err := p.obsAnd()
-	if err != nil {
-		return nil, err
-	}
-	if !p.isKeyword("OR") {
-		return first, nil
-	}
-	n := &ObservationExpr{Op: ObsOr}
-	n.addArg(first)
-	for p.isKeyword("OR") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		a, err := p.obsAnd()
-		if err != nil {
-			return nil, err
-		}
-		n.addArg(a)
-	}
-	return n, nil
+	return nary(p, "OR", p.obsAnd, func() *ObservationExpr { return &ObservationExpr{Op: ObsOr} })
 }
 
 func (p *parser) obsAnd() (*ObservationExpr, error) {
-	first, err := p.obsPrimary()
-	if err != nil {
-		return nil, err
-	}
-	if !p.isKeyword("AND") {
-		return first, nil
-	}
-	n := &ObservationExpr{Op: ObsAnd}
-	n.addArg(first)
-	for p.isKeyword("AND") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		a, err := p.obsPrimary()
-		if err != nil {
-			return nil, err
-		}
-		n.addArg(a)
-	}
-	return n, nil
+	return nary(p, "AND", p.obsPrimary, func() *ObservationExpr { return &ObservationExpr{Op: ObsAnd} })
 }
 
 // addArg appends a to n's arguments, splicing in the arguments of an
@@ -309,49 +299,11 @@ func (p *parser) qualifier() (Qualifier, bool, error) {
 }
 
 func (p *parser) cmpOr() (*ComparisonExpr, error) {
-	first, err := p.cmpAnd()
-	if err != nil {
-		return nil, err
-	}
-	if !p.isKeyword("OR") {
-		return first, nil
-	}
-	n := &ComparisonExpr{Op: CmpOr}
-	n.addArg(first)
-	for p.isKeyword("OR") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		a, err := p.cmpAnd()
-		if err != nil {
-			return nil, err
-		}
-		n.addArg(a)
-	}
-	return n, nil
+	return nary(p, "OR", p.cmpAnd, func() *ComparisonExpr { return &ComparisonExpr{Op: CmpOr} })
 }
 
 func (p *parser) cmpAnd() (*ComparisonExpr, error) {
-	first, err := p.propTest()
-	if err != nil {
-		return nil, err
-	}
-	if !p.isKeyword("AND") {
-		return first, nil
-	}
-	n := &ComparisonExpr{Op: CmpAnd}
-	n.addArg(first)
-	for p.isKeyword("AND") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		a, err := p.propTest()
-		if err != nil {
-			return nil, err
-		}
-		n.addArg(a)
-	}
-	return n, nil
+	return nary(p, "AND", p.propTest, func() *ComparisonExpr { return &ComparisonExpr{Op: CmpAnd} })
 }
 
 func (n *ComparisonExpr) addArg(a *ComparisonExpr) {
