@@ -482,9 +482,12 @@ func (b *builder) close() {
 	b.buf = append(b.buf, "},"...)
 }
 
-func (b *builder) ecs(p *ioc.Indicator) {
-	pv := b.plantOf(p)
-	shape := b.r.IntN(5) // 0 conn, 1 dns, 2 http, 3 tls, 4 file
+// netShape draws the shape of a network event for the planted values pv
+// (0 connection, 1 DNS, 2 HTTP, 3 TLS, 4 file; a planted value forces the
+// shapes that can carry it) and its destination address and port (the
+// planted ones when pv has them). ecs, zeek and eve share it.
+func (b *builder) netShape(pv plantValues) (shape int, dst, dport string) {
+	shape = b.r.IntN(5)
 	switch pv.kind {
 	case pIPv4, pIPv6, pCIDR, pCompoundIP:
 		shape = 0
@@ -497,13 +500,19 @@ func (b *builder) ecs(p *ioc.Indicator) {
 	case pHash:
 		shape = 4
 	}
-	dst, dport := b.extV4(), b.pick([]string{"443", "80"})
+	dst, dport = b.extV4(), b.pick([]string{"443", "80"})
 	if pv.ip != "" {
 		dst = pv.ip
 	}
 	if pv.port != 0 {
 		dport = strconv.Itoa(pv.port)
 	}
+	return shape, dst, dport
+}
+
+func (b *builder) ecs(p *ioc.Indicator) {
+	pv := b.plantOf(p)
+	shape, dst, dport := b.netShape(pv) // 0 conn, 1 dns, 2 http, 3 tls, 4 file
 	dp, _ := strconv.Atoi(dport)
 	b.buf = append(b.buf, '{')
 	b.str("@timestamp", b.ts.Format("2006-01-02T15:04:05.000Z"))
@@ -626,26 +635,7 @@ func (b *builder) ecs(p *ioc.Indicator) {
 
 func (b *builder) zeek(p *ioc.Indicator) {
 	pv := b.plantOf(p)
-	shape := b.r.IntN(5) // 0 conn, 1 dns, 2 http, 3 ssl, 4 files
-	switch pv.kind {
-	case pIPv4, pIPv6, pCIDR, pCompoundIP:
-		shape = 0
-	case pDomain:
-		shape = []int{1, 2, 3}[b.r.IntN(3)]
-	case pURL:
-		shape = 2
-	case pJA3, pCompoundDomain:
-		shape = 3
-	case pHash:
-		shape = 4
-	}
-	dst, dport := b.extV4(), b.pick([]string{"443", "80"})
-	if pv.ip != "" {
-		dst = pv.ip
-	}
-	if pv.port != 0 {
-		dport = strconv.Itoa(pv.port)
-	}
+	shape, dst, dport := b.netShape(pv) // 0 conn, 1 dns, 2 http, 3 ssl, 4 files
 	if shape == 2 {
 		dport = "80" // http.log: plain HTTP
 	}
@@ -747,26 +737,7 @@ func (b *builder) zeek(p *ioc.Indicator) {
 
 func (b *builder) eve(p *ioc.Indicator) {
 	pv := b.plantOf(p)
-	shape := b.r.IntN(5) // 0 flow/alert, 1 dns, 2 http, 3 tls, 4 fileinfo
-	switch pv.kind {
-	case pIPv4, pIPv6, pCIDR, pCompoundIP:
-		shape = 0
-	case pDomain:
-		shape = []int{1, 2, 3}[b.r.IntN(3)]
-	case pURL:
-		shape = 2
-	case pJA3, pCompoundDomain:
-		shape = 3
-	case pHash:
-		shape = 4
-	}
-	dst, dport := b.extV4(), b.pick([]string{"443", "80"})
-	if pv.ip != "" {
-		dst = pv.ip
-	}
-	if pv.port != 0 {
-		dport = strconv.Itoa(pv.port)
-	}
+	shape, dst, dport := b.netShape(pv) // 0 flow/alert, 1 dns, 2 http, 3 tls, 4 fileinfo
 	if shape == 2 {
 		dport = "80" // EVE http: plain HTTP
 	}
