@@ -568,35 +568,15 @@ func mapAttribute(typ, value string) ([]spec, error) {
 		}
 		return a, b, nil
 	}
-	switch strings.ToLower(typ) {
-	case "ip-src", "ip-dst":
-		return ip(value)
-	case "ip-src|port", "ip-dst|port":
-		a, p, err := split(value)
-		if err != nil {
-			return nil, err
-		}
-		role := ioc.RoleSrc
-		if strings.HasPrefix(strings.ToLower(typ), "ip-dst") {
-			role = ioc.RoleDst
-		}
-		k, av, err := ioc.Normalize(ioc.KindIPv4, a)
-		if err != nil {
-			return nil, err
-		}
-		_, pv, err := ioc.Normalize(ioc.KindPort, p)
-		if err != nil {
-			return nil, err
-		}
-		return []spec{{kind: ioc.KindCompound, expr: and(
-			pred(ioc.Target{Kind: k, Role: role}, av),
-			pred(ioc.Target{Kind: ioc.KindPort, Role: role}, pv))}}, nil
-	case "hostname|port":
+	// hostPort maps a "host|port" value to one compound indicator: the
+	// host (normalized as hostKind, which may refine it, e.g. IPv4 to
+	// IPv6) with hostRole AND the port with portRole.
+	hostPort := func(hostKind ioc.Kind, hostRole, portRole ioc.Role) ([]spec, error) {
 		h, p, err := split(value)
 		if err != nil {
 			return nil, err
 		}
-		_, hv, err := ioc.Normalize(ioc.KindDomain, h)
+		k, hv, err := ioc.Normalize(hostKind, h)
 		if err != nil {
 			return nil, err
 		}
@@ -605,8 +585,20 @@ func mapAttribute(typ, value string) ([]spec, error) {
 			return nil, err
 		}
 		return []spec{{kind: ioc.KindCompound, expr: and(
-			pred(ioc.Target{Kind: ioc.KindDomain}, hv),
-			pred(ioc.Target{Kind: ioc.KindPort, Role: ioc.RoleDst}, pv))}}, nil
+			pred(ioc.Target{Kind: k, Role: hostRole}, hv),
+			pred(ioc.Target{Kind: ioc.KindPort, Role: portRole}, pv))}}, nil
+	}
+	switch strings.ToLower(typ) {
+	case "ip-src", "ip-dst":
+		return ip(value)
+	case "ip-src|port", "ip-dst|port":
+		role := ioc.RoleSrc
+		if strings.HasPrefix(strings.ToLower(typ), "ip-dst") {
+			role = ioc.RoleDst
+		}
+		return hostPort(ioc.KindIPv4, role, role)
+	case "hostname|port":
+		return hostPort(ioc.KindDomain, ioc.RoleAny, ioc.RoleDst)
 	case "domain", "hostname":
 		return atom(ioc.KindDomain, value)
 	case "domain|ip":
