@@ -218,6 +218,63 @@ func isHexDigit(c byte) bool {
 // offset of the closing quote and whether the string has escapes, and
 // leaves o.pos after the closing quote.
 func (o *Observer) str() (end int, esc bool, err error) {
+	if end, esc, ok := strEnd(o.data, o.pos); ok {
+		o.pos = end + 1
+		return end, esc, nil
+	}
+	return o.strErr()
+}
+
+// strEnd is the hot path of str, on local variables only: it returns
+// the offset of the closing quote of the string whose opening quote is at
+// d[i] and whether the string has escapes, or ok false when the string is
+// malformed or unterminated (strErr then says why, and where).
+func strEnd(d []byte, i int) (end int, esc, ok bool) {
+	i++
+	for {
+		for i+8 <= len(d) {
+			if m := specialMask8(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
+			i += 8
+		}
+		for i < len(d) && !strSpecial[d[i]] {
+			i++
+		}
+	special:
+		if i >= len(d) {
+			return 0, false, false
+		}
+		switch d[i] {
+		case '"':
+			return i, esc, true
+		case '\\':
+			esc = true
+			i++
+			if i >= len(d) {
+				return 0, false, false
+			}
+			switch d[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if i+5 > len(d) || !isHexDigit(d[i+1]) || !isHexDigit(d[i+2]) || !isHexDigit(d[i+3]) || !isHexDigit(d[i+4]) {
+					return 0, false, false
+				}
+				i += 5
+			default:
+				return 0, false, false
+			}
+		default:
+			return 0, false, false
+		}
+	}
+}
+
+// strErr scans the malformed string whose opening quote is at o.pos and
+// returns the error naming the first fault, with o.pos at it.
+func (o *Observer) strErr() (end int, esc bool, err error) {
 	d := o.data
 	i := o.pos + 1
 	for {
@@ -276,97 +333,130 @@ func (o *Observer) str() (end int, esc bool, err error) {
 	}
 }
 
+// skipWSAt returns the offset of the first byte at or after i in d that
+// is not white space.
+func skipWSAt(d []byte, i int) int {
+	for i < len(d) && d[i] <= ' ' && isWS(d[i]) {
+		i++
+	}
+	return i
+}
+
+// object walks the object whose '{' is at o.pos. The scan position and
+// the path are kept in locals (i, path) and written back to o.pos and
+// o.path only around calls that use them.
 func (o *Observer) object(depth int) error {
 	d := o.data
-	o.pos++ // '{'
-	o.skipWS()
-	if o.pos < len(d) && d[o.pos] == '}' {
-		o.pos++
+	i := skipWSAt(d, o.pos+1) // after '{'
+	if i < len(d) && d[i] == '}' {
+		o.pos = i + 1
 		return nil
 	}
-	base := len(o.path)
+	path := o.path
+	base := len(path)
 	// Inside a subtree without mapped paths (o.skip) the walker only
 	// checks the syntax: no paths, no lookups.
 	skipping := o.skip
 	// Windows event data as name/value pairs, {"Data":[{"@Name":"Image","#text":"C:\\x.exe"}]},
 	// gives the value at the path <parent>.Image.
-	pairs := !skipping && isDataPath(o.path)
+	pairs := !skipping && isDataPath(path)
 	var pname, ptext []byte
 	var pnameEsc, ptextEsc bool
 	for {
-		if o.pos >= len(d) {
+		if i >= len(d) {
+			o.pos = i
 			return o.eof("object")
 		}
-		if d[o.pos] != '"' {
-			return o.malformed("invalid character %q looking for an object key", d[o.pos])
+		if d[i] != '"' {
+			o.pos = i
+			return o.malformed("invalid character %q looking for an object key", d[i])
 		}
-		ks := o.pos + 1
-		ke, esc, err := o.str()
-		if err != nil {
+		ks := i + 1
+		ke, esc, ok := strEnd(d, i)
+		if !ok {
+			o.pos = i
+			_, _, err := o.strErr()
 			return err
 		}
 		if !skipping {
-			o.path = o.path[:base]
+			path = path[:base]
 			if base > 0 {
-				o.path = append(o.path, '.')
+				path = append(path, '.')
 			}
 			if esc {
-				o.path = appendUnescaped(o.path, d[ks:ke])
+				path = appendUnescaped(path, d[ks:ke])
 			} else {
-				o.path = append(o.path, d[ks:ke]...)
+				path = append(path, d[ks:ke]...)
 			}
 		}
-		o.skipWS()
-		if o.pos >= len(d) {
+		i = skipWSAt(d, ke+1)
+		if i >= len(d) {
+			o.pos = i
 			return o.eof("object")
 		}
-		if d[o.pos] != ':' {
-			return o.malformed("invalid character %q after object key", d[o.pos])
+		if d[i] != ':' {
+			o.pos = i
+			return o.malformed("invalid character %q after object key", d[i])
 		}
-		o.pos++
-		o.skipWS()
-		if pk := pairKey(pairs && !esc, d[ks:ke]); pk != 0 && o.pos < len(d) && d[o.pos] == '"' {
+		i = skipWSAt(d, i+1)
+		o.pos = i
+		o.path = path
+		switch {
+		case i >= len(d):
+			return o.eof("value")
+		case d[i] == '"':
+			// A string value, the common case, without a call to value.
 			o.fields++
 			if o.fields > o.maxFields {
-				return newError(ErrTooManyFields, o.curFormat, o.pos, "more than %d values", o.maxFields)
+				return newError(ErrTooManyFields, o.curFormat, i, "more than %d values", o.maxFields)
 			}
-			vs := o.pos + 1
-			ve, vesc, err := o.str()
-			if err != nil {
+			vs := i + 1
+			ve, vesc, ok := strEnd(d, i)
+			if !ok {
+				_, _, err := o.strErr()
 				return err
 			}
-			if pk == 1 {
+			i = ve + 1
+			if pk := pairKey(pairs && !esc, d[ks:ke]); pk == 1 {
 				pname, pnameEsc = d[vs:ve], vesc
-			} else {
+			} else if pk == 2 {
 				ptext, ptextEsc = d[vs:ve], vesc
+			} else if !skipping {
+				o.leaf(d[vs:ve], vesc, false)
 			}
-		} else if !skipping && o.pos < len(d) && (d[o.pos] == '{' || d[o.pos] == '[') && !o.mayMap(o.path) {
+		case !skipping && (d[i] == '{' || d[i] == '[') && !o.mayMap(path):
 			o.skip = true
 			err := o.value(depth)
 			o.skip = false
 			if err != nil {
 				return err
 			}
-		} else if err := o.value(depth); err != nil {
-			return err
+			i = o.pos
+		default:
+			if err := o.value(depth); err != nil {
+				return err
+			}
+			i = o.pos
 		}
-		o.path = o.path[:base]
-		o.skipWS()
-		if o.pos >= len(d) {
+		path = o.path[:base]
+		i = skipWSAt(d, i)
+		if i >= len(d) {
+			o.pos = i
 			return o.eof("object")
 		}
-		switch d[o.pos] {
+		switch d[i] {
 		case ',':
-			o.pos++
-			o.skipWS()
+			i = skipWSAt(d, i+1)
 		case '}':
-			o.pos++
+			o.pos = i + 1
+			o.path = path
 			if pname != nil && ptext != nil {
 				o.pairLeaf(base, pname, pnameEsc, ptext, ptextEsc)
 			}
 			return nil
 		default:
-			return o.malformed("invalid character %q after object value", d[o.pos])
+			o.pos = i
+			return o.malformed("invalid character %q after object value", d[i])
 		}
 	}
 }
