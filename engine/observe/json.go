@@ -225,6 +225,21 @@ func (o *Observer) str() (end int, esc bool, err error) {
 	return o.strErr()
 }
 
+// skipPlain returns the offset of the first '"', '\\' or control byte at
+// or after d[i] (len(d) when there is none), testing 8 bytes at a time.
+func skipPlain(d []byte, i int) int {
+	for i+8 <= len(d) {
+		if m := specialMask8(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(d) && !strSpecial[d[i]] {
+		i++
+	}
+	return i
+}
+
 // strEnd is the hot path of str, on local variables only: it returns
 // the offset of the closing quote of the string whose opening quote is at
 // d[i] and whether the string has escapes, or ok false when the string is
@@ -232,17 +247,7 @@ func (o *Observer) str() (end int, esc bool, err error) {
 func strEnd(d []byte, i int) (end int, esc, ok bool) {
 	i++
 	for {
-		for i+8 <= len(d) {
-			if m := specialMask8(binary.LittleEndian.Uint64(d[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				goto special
-			}
-			i += 8
-		}
-		for i < len(d) && !strSpecial[d[i]] {
-			i++
-		}
-	special:
+		i = skipPlain(d, i)
 		if i >= len(d) {
 			return 0, false, false
 		}
@@ -278,19 +283,7 @@ func (o *Observer) strErr() (end int, esc bool, err error) {
 	d := o.data
 	i := o.pos + 1
 	for {
-		// Skip 8 bytes at a time while none is '"', '\\' or a control
-		// byte, then jump to the first one.
-		for i+8 <= len(d) {
-			if m := specialMask8(binary.LittleEndian.Uint64(d[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				goto special
-			}
-			i += 8
-		}
-		for i < len(d) && !strSpecial[d[i]] {
-			i++
-		}
-	special:
+		i = skipPlain(d, i)
 		if i >= len(d) {
 			o.pos = i
 			return 0, false, o.eof("string")
