@@ -163,6 +163,26 @@ func (n *ObservationExpr) addArg(a *ObservationExpr) {
 	n.Args = append(n.Args, a)
 }
 
+// enclosed parses an opening bracket (the current token), inner, and the
+// closing token close (named want in the error when it is missing).
+func enclosed[T any](p *parser, close tokKind, want string, inner func() (T, error)) (T, error) {
+	var zero T
+	if err := p.advance(); err != nil {
+		return zero, err
+	}
+	v, err := inner()
+	if err != nil {
+		return zero, err
+	}
+	if p.tok.kind != close {
+		return zero, p.unexpected(want)
+	}
+	if err := p.advance(); err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
 // obsPrimary: ('[' comparison ']' | '(' followedBy ')') qualifier*
 func (p *parser) obsPrimary() (*ObservationExpr, error) {
 	if err := p.enter(); err != nil {
@@ -172,32 +192,14 @@ func (p *parser) obsPrimary() (*ObservationExpr, error) {
 	var e *ObservationExpr
 	switch p.tok.kind {
 	case tLBrack:
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		c, err := p.cmpOr()
+		c, err := enclosed(p, tRBrack, "']'", p.cmpOr)
 		if err != nil {
-			return nil, err
-		}
-		if p.tok.kind != tRBrack {
-			return nil, p.unexpected("']'")
-		}
-		if err := p.advance(); err != nil {
 			return nil, err
 		}
 		e = &ObservationExpr{Op: ObsSimple, Comparison: c}
 	case tLParen:
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		inner, err := p.followedBy()
+		inner, err := enclosed(p, tRParen, "')'", p.followedBy)
 		if err != nil {
-			return nil, err
-		}
-		if p.tok.kind != tRParen {
-			return nil, p.unexpected("')'")
-		}
-		if err := p.advance(); err != nil {
 			return nil, err
 		}
 		e = inner
@@ -322,17 +324,7 @@ func (p *parser) propTest() (*ComparisonExpr, error) {
 	defer p.leave()
 	switch {
 	case p.tok.kind == tLParen:
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		c, err := p.cmpOr()
-		if err != nil {
-			return nil, err
-		}
-		if p.tok.kind != tRParen {
-			return nil, p.unexpected("')'")
-		}
-		return c, p.advance()
+		return enclosed(p, tRParen, "')'", p.cmpOr)
 	case p.isKeyword("EXISTS"):
 		if err := p.advance(); err != nil {
 			return nil, err
